@@ -1,0 +1,14 @@
+"""The domain model: areas, catalogue, organisation, incidents and their closed loop.
+
+Import the mapped classes from here so every table is registered on `Base.metadata`.
+"""
+from models.area import Area
+from models.base import Base
+from models.catalogue import Category, Item, SlaRule
+from models.incident import Breach, Incident, IncidentEvent
+from models.org import Department, Staff, department_item
+
+__all__ = [
+    "Area", "Base", "Breach", "Category", "Department", "Incident", "IncidentEvent",
+    "Item", "SlaRule", "Staff", "department_item",
+]

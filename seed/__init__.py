@@ -1,0 +1,1 @@
+"""Seeding: the reference city, history, real 311 imports and database statistics."""
