@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -219,4 +219,15 @@ def build_city(session: Session, seed: int = 2024, *, progress: bool = True) -> 
              (department_item, plan.department_items), (Staff, plan.staff)]
     for target, rows in tqdm(steps, desc="writing", disable=not progress):
         _insert(session, target, rows)
+    _advance_sequences(session, ("area", "department", "staff"))
     return plan
+
+
+def _advance_sequences(session: Session, tables: tuple[str, ...]) -> None:
+    """Explicit ids leave PostgreSQL's id sequences behind; move them past the rows."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"(SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"))
