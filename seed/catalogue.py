@@ -245,7 +245,8 @@ LIMITS: tuple[LimitSpec, ...] = (
 CITY_TOWN = (CITY, TOWN)
 
 DEPARTMENTS: tuple[DepartmentSpec, ...] = (
-    DepartmentSpec("police_bureau", "公安局", "Public Security Bureau", (CITY,), categories=(8,)),
+    DepartmentSpec("police_bureau", "公安局", "Public Security Bureau", (CITY,), categories=(8,),
+                   items=("10-01", "11-03")),
     DepartmentSpec(
         "police", "派出所", "Police station", (TOWN,),
         categories=(8,), items=("10-01", "11-03"),

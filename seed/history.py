@@ -33,7 +33,8 @@ DETECTION_DELAY = timedelta(seconds=30)  # how long the SLA sweeper takes to not
 # Relative report volume by hour of day in the city's zone.
 HOURLY = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7, 6.5,
                    4.5, 4.5, 6, 6.5, 6, 5, 3.5, 3, 2.8, 2.4, 1.8, 1.3])
-WEEKDAY = (1.0, 1.02, 1.0, 0.98, 0.97, 0.8, 0.72)  # Monday first
+# Relative volume by weekday, Monday first, scaled so a week averages `per_day`.
+WEEKDAY = tuple(w * 7 / 6.49 for w in (1.0, 1.02, 1.0, 0.98, 0.97, 0.8, 0.72))
 # Share of reports by category code 1..20.
 CATEGORY_MIX = np.array([9, 5, 3, 2, 3, 1.5, 4, 3, 8, 6, 2, 5, 2, 16, 12, 7, 6, 4, 2.5, 2])
 
@@ -159,7 +160,9 @@ class Simulator:
 
     def at(self, incident: Incident, t: datetime) -> bool:
         """Move the clock to t, recording a breach that the sweeper would have caught first."""
-        noticed = incident.due_at and incident.due_at + DETECTION_DELAY
+        # Rework restarts a handling deadline that may already have passed: the sweeper
+        # notices it after the rework, never before the incident's last event.
+        noticed = incident.due_at and max(incident.due_at, incident.updated_at) + DETECTION_DELAY
         if noticed and not incident.due_breached and noticed <= min(t, self.end):
             lifecycle.breach(self.session, incident, self.system, expected_version=incident.version,
                              stage=incident.due_stage, deadline=incident.due_at, now=noticed, flush=False)
