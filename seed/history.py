@@ -26,6 +26,7 @@ from models import Area, Category, Department, Incident, Item, Staff
 from models import lifecycle
 from models.actor import Actor
 from models.enums import AreaLevel, Channel, Role
+from models.routing import RoutingTable
 from models.sla import CITY_ZONE
 from seed.texts import DescriptionSource
 
@@ -69,18 +70,12 @@ class Cast:
     leads: dict[int, Actor]
     workers: dict[int, list[Actor]]
     handlers: dict[int, Actor]
-    departments: dict[int, list[Department]]  # by area id
+    routing: RoutingTable
     keep: list = field(default_factory=list)
-    _routes: dict = field(default_factory=dict)
 
     def route(self, incident: Incident) -> list[int]:
         """Departments that take this item in this place, nearest level first."""
-        key = (incident.village_id, incident.town_id, incident.item_id)
-        if key not in self._routes:
-            levels = (incident.village_id, incident.town_id, incident.city_id)
-            self._routes[key] = [d.id for area_id in levels for d in self.departments.get(area_id, ())
-                                 if incident.item_id in d.item_ids]
-        return self._routes[key]
+        return self.routing.candidates(incident)
 
     def lead(self, incident: Incident) -> Actor:
         area = {AreaLevel.VILLAGE: incident.village_id, AreaLevel.TOWN: incident.town_id,
@@ -95,10 +90,6 @@ def load_cast(session: Session, rng: np.random.Generator) -> Cast:
     categories = list(session.scalars(select(Category)))
     items = list(session.scalars(select(Item)))
     departments = list(session.scalars(select(Department)))
-    by_area: dict[int, list[Department]] = {}
-    for dept in departments:
-        dept.item_ids = frozenset(i.id for i in dept.items)
-        by_area.setdefault(dept.area_id, []).append(dept)
     staff = list(session.scalars(select(Staff)))
     return Cast(
         grids=grids,
@@ -111,7 +102,7 @@ def load_cast(session: Session, rng: np.random.Generator) -> Cast:
         leads=_first_by(staff, Role.SHIFT_LEAD, "area_id"),
         workers=_all_by(staff, Role.GRID_WORKER, "area_id"),
         handlers=_first_by(staff, Role.HANDLER, "department_id"),
-        departments=by_area,
+        routing=RoutingTable.load(session),
         keep=[categories, items, staff, departments],
     )
 

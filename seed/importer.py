@@ -26,6 +26,7 @@ from models import Area, Department, Incident, Item
 from models import lifecycle
 from models.actor import Actor
 from models.enums import AreaLevel, Channel
+from models.routing import list_candidate_departments
 from models.settings import var_dir
 from seed.formats import get_format
 from seed.formats.base import Format, Rejection, SourceRecord, read_records
@@ -93,7 +94,14 @@ class ImportContext:
         area.town_id = area.id if area.level == AreaLevel.TOWN else None
         return area
 
-    def department(self, record: SourceRecord, item: Item) -> Department:
+    def department(self, record: SourceRecord, item: Item, incident: Incident) -> Department:
+        """The export's own agency for records in its city. A record inside our city goes
+        to the department our routing picks, as a report made here would."""
+        if incident.city_id != self.external_city().id:
+            candidates = list_candidate_departments(self.session, incident)
+            if not candidates:
+                raise ValueError(f"no department in area {incident.area_id} takes item {item.code}")
+            return self.session.get(Department, candidates[0])
         code = f"ext-{self.fmt.source}-{_slug(record.agency)}"
         dept = self.departments.get(code) or self.session.scalar(
             select(Department).where(Department.code == code))
@@ -125,7 +133,7 @@ def import_record(ctx: ImportContext, record: SourceRecord) -> Incident:
     item = ctx.item(record.item_code)
     if item is None:
         raise ValueError(f"format {ctx.fmt.name} maps to unknown item {record.item_code}")
-    area, dept = ctx.area_for(record), ctx.department(record, item)
+    area = ctx.area_for(record)
     session, actor, created = ctx.session, ctx.actor, record.created_at
     incident = lifecycle.report(
         session, actor, item_id=item.id, area_id=area.id, channel=Channel.IMPORT,
@@ -133,6 +141,7 @@ def import_record(ctx: ImportContext, record: SourceRecord) -> Incident:
         reporter_name=f"{ctx.fmt.city_en} 311", source=ctx.fmt.source,
         external_id=record.external_id, now=created, flush=False,
     )
+    dept = ctx.department(record, item, incident)
     step = _stepper(session, incident, actor)
     step(lifecycle.accept, created)
     due = record.due_at if record.due_at and record.due_at > created else None

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from models import Area, Incident, IncidentEvent
+from models import Department, Area, Incident, IncidentEvent
 from models.enums import Action, AreaLevel, State
 from models.errors import Invalid
 from models.lifecycle import TRANSITIONS
@@ -223,12 +223,8 @@ LA_HEADER = ["SRNumber", "CreatedDate", "Owner", "RequestType", "Status", "Close
              "Address", "Latitude", "Longitude", "CD", "NCName"]
 
 
-# The importer registers the export's agency at the export's own city, so a record placed in
-# one of our grids is dispatched to a department that does not cover it and the lifecycle
-# refuses with Invalid. Remove this mark once seed/importer.py registers the agency where the
-# record lies (strict: the test fails as soon as the import works).
-@pytest.mark.xfail(strict=True, raises=Invalid,
-                   reason="importer bug: the export's agency does not cover a grid in Dongguan")
+# A record whose point falls inside our city is placed in its grid and dispatched to the
+# department our own routing picks, not to the export's agency.
 def test_it_places_a_point_inside_dongguan_in_its_grid(city_session, tmp_path):
     grid = city_session.scalars(
         select(Area).where(Area.level == AreaLevel.GRID).order_by(Area.id)).first()
@@ -247,6 +243,9 @@ def test_it_places_a_point_inside_dongguan_in_its_grid(city_session, tmp_path):
     assert (incident.village_id, incident.town_id) == (grid.village_id, grid.town_id)
     assert incident.village_id is not None and incident.town_id is not None
     assert incident.level == AreaLevel.VILLAGE
+    department = city_session.get(Department, incident.department_id)
+    assert department.area_id in incident.area_path()
+    assert not department.code.startswith("ext-")
 
 
 # ---------------------------------------------------------------- refusals

@@ -299,3 +299,35 @@ def test_it_refuses_to_rewrite_an_event(session, world):
     event.reason = "changed"
     with pytest.raises(RuntimeError, match="append-only"):
         session.flush()
+
+
+def test_it_applies_an_action_by_name_and_reports_unknown_ids_and_actions(session, world):
+    from models.errors import NotFound
+
+    incident = make_in_state(session, world, State.REPORTED)
+    event = lifecycle.apply(session, incident.id, "accept", world.actors[LEAD],
+                            expected_version=incident.version)
+    assert event.to_state == State.ACCEPTED
+    with pytest.raises(NotFound) as missing:
+        lifecycle.apply(session, 987654, "accept", world.actors[LEAD], expected_version=1)
+    assert missing.value.status == 404 and missing.value.field == "id"
+    for bad in ("teleport", "breach", "report"):
+        with pytest.raises(Invalid) as wrong:
+            lifecycle.apply(session, incident.id, bad, world.actors[LEAD], expected_version=incident.version)
+        assert wrong.value.field == "action"
+
+
+def test_it_maps_each_domain_error_to_its_http_status():
+    from models.errors import NotFound
+
+    pairs = [
+        (IllegalTransition("x", state="REPORTED", version=1), 409),
+        (VersionConflict("x", state="REPORTED", version=1), 409),
+        (Forbidden("x"), 403),
+        (NotFound("x"), 404),
+        (Invalid("f", "x"), 422),
+    ]
+    assert [error.status for error, _ in pairs] == [status for _, status in pairs]
+    body = VersionConflict("stale", state="ACCEPTED", version=3).as_dict()
+    assert body == {"error": "version_conflict", "detail": "stale", "field": None,
+                    "state": "ACCEPTED", "version": 3}
