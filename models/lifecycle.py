@@ -38,7 +38,6 @@ from models.transition import (
     TRANSITIONS,
     begin,
     coerce,
-    complete_stage,
     dispute_categories,
     get_row,
     iso,
@@ -170,7 +169,6 @@ def dispatch(session, incident, actor, *, expected_version, department_id, assig
     now = now_or(now)
     if deadline is not None and (deadline.tzinfo is None or deadline <= now):
         raise Invalid("deadline", "the deadline must be a future, timezone-aware time")
-    complete_stage(incident, now)
     incident.department_id, incident.assignee_id = department_id, assignee_id
     incident.dispatched_at = now
     start_clock(session, incident, Stage.HANDLE, now)
@@ -269,7 +267,6 @@ def resolve(session, incident, actor, *, expected_version, reason=None, now=None
     """The department reports it done; the on-site check clock starts."""
     target = begin(incident, Action.RESOLVE, actor, expected_version)
     now = now_or(now)
-    complete_stage(incident, now)
     incident.resolved_at = now
     start_clock(session, incident, Stage.CHECK, now)
     return record(session, incident, actor, Action.RESOLVE, now, target,
@@ -305,7 +302,6 @@ def close(session, incident, actor, *, expected_version, dispute_outcome=None, s
         raise Invalid("dispute_outcome", "only disputes have a mediation outcome")
     satisfaction = coerce("satisfaction", Satisfaction, satisfaction)
     now = now_or(now)
-    complete_stage(incident, now)
     incident.closed_at, incident.dispute_outcome = now, outcome
     incident.satisfaction = satisfaction or incident.satisfaction
     start_clock(session, incident, None, now)

@@ -98,7 +98,9 @@ def get_row(session: Session, model, ident: int | None, field: str):
 
 
 def start_clock(session: Session, incident: Incident, stage: Stage | None, start: datetime) -> None:
-    """Start the clock of `stage` at `start` (None stops all clocks)."""
+    """Start the clock of `stage` at `start` (None stops all clocks). Starting a stage ends
+    the one before it, so a breach of that one gets its final over-run here."""
+    complete_stage(incident, start)
     incident.due_stage, incident.due_breached = stage, False
     if stage is None:
         incident.due_at = incident.warn_at = None

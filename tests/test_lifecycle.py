@@ -331,3 +331,15 @@ def test_it_maps_each_domain_error_to_its_http_status():
     body = VersionConflict("stale", state="ACCEPTED", version=3).as_dict()
     assert body == {"error": "version_conflict", "detail": "stale", "field": None,
                     "state": "ACCEPTED", "version": 3}
+
+
+def test_it_records_how_far_over_an_accept_breach_ran(session, world):
+    incident = make_in_state(session, world, State.REPORTED)
+    due, system = incident.due_at, lifecycle.Actor.system("sla")
+    lifecycle.breach(session, incident, system, expected_version=incident.version,
+                     stage="accept", deadline=due, now=due + timedelta(seconds=30))
+    lifecycle.accept(session, incident, world.actors[LEAD], expected_version=incident.version,
+                     now=due + timedelta(minutes=10))
+    session.commit()
+    [record] = incident.breaches
+    assert (record.stage, record.overdue_seconds) == ("accept", 600)
