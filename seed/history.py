@@ -275,7 +275,7 @@ class Simulator:
             self.do(lifecycle.hold, incident, handler, t, reason="等待当事人配合，暂时挂账")
             t += timedelta(hours=float(self.rng.uniform(2, 48)))
         else:
-            new_deadline = incident.handle_due + timedelta(days=int(self.rng.integers(2, 8)))
+            new_deadline = max(incident.handle_due, t) + timedelta(days=int(self.rng.integers(2, 8)))
             self.do(lifecycle.hold, incident, self.cast.lead(incident), t, reason="需协调多部门，申请延期",
                     new_deadline=new_deadline)
             t += timedelta(hours=float(self.rng.uniform(1, 24)))
