@@ -332,7 +332,8 @@ def report_times(rng: np.random.Generator, day_start: datetime, per_day: int) ->
 
 
 def generate_history(session: Session, *, days: int, per_day: int = 3000, seed: int = 7,
-                     end: datetime | None = None, progress: bool = True) -> dict:
+                     end: datetime | None = None, progress: bool = True,
+                     rates: Rates | None = None) -> dict:
     """Simulate `days` local days ending at `end` (default: now). Commits once per day."""
     if days < 1 or per_day < 1:
         raise ValueError("days and per_day must be positive")
@@ -341,7 +342,7 @@ def generate_history(session: Session, *, days: int, per_day: int = 3000, seed: 
     cast = load_cast(session, rng)
     if not cast.grids:
         raise RuntimeError("the database has no city; run `python -m seed city` first")
-    sim = Simulator(session, cast, rng, end, DescriptionSource.load())
+    sim = Simulator(session, cast, rng, end, DescriptionSource.load(), rates)
     first_day = end.astimezone(CITY_ZONE).replace(hour=0, minute=0, second=0) - timedelta(days=days - 1)
     made = 0
     for day in tqdm(range(days), desc="history (days)", disable=not progress):

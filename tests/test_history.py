@@ -159,3 +159,19 @@ def test_it_repeats_itself_for_the_same_seed_and_end(city_session, second_city_s
     first, second = snapshot(city_session), snapshot(second_city_session)
     assert len(first[0]) > 0
     assert first == second
+
+
+def test_it_postpones_to_a_future_deadline_even_when_the_old_one_has_passed(city_session):
+    from datetime import datetime as dt
+
+    from seed.history import Rates
+
+    generate_history(city_session, days=1, per_day=300, seed=3, end=END, progress=False,
+                     rates=Rates(postponed=1.0, parked=0.0))
+
+    holds = city_session.execute(select(IncidentEvent.at, IncidentEvent.payload)
+                                 .where(IncidentEvent.action == Action.HOLD)).all()
+    assert len(holds) > 50
+    late = [h for h in holds if dt.fromisoformat(h.payload["old_deadline"]) < h.at]
+    assert late, "no hold came after its deadline; the scenario does not exercise the fix"
+    assert all(dt.fromisoformat(h.payload["new_deadline"]) > h.at for h in holds)
