@@ -162,16 +162,31 @@ def test_it_repeats_itself_for_the_same_seed_and_end(city_session, second_city_s
 
 
 def test_it_postpones_to_a_future_deadline_even_when_the_old_one_has_passed(city_session):
-    from datetime import datetime as dt
+    from datetime import timedelta
 
-    from seed.history import Rates
+    from models import lifecycle
+    from models.actor import Actor
+    from seed.history import Rates, Simulator, load_cast
+    from seed.texts import DescriptionSource
 
-    generate_history(city_session, days=1, per_day=300, seed=3, end=END, progress=False,
-                     rates=Rates(postponed=1.0, parked=0.0))
+    rng = np.random.default_rng(5)
+    cast = load_cast(city_session, rng)
+    sim = Simulator(city_session, cast, rng, END + timedelta(days=60), DescriptionSource.load(),
+                    Rates(postponed=1.0, parked=0.0))
+    start, system = END - timedelta(days=40), Actor.system("test")
+    item = cast.items_by_category[14][0]
+    fresh = lifecycle.report(city_session, system, item_id=item.id, area_id=cast.grids[0].id,
+                             description="测试", channel="app", now=start)
+    for name, params in (("accept", {}), ("dispatch", {"department_id": cast.route(fresh)[0]}),
+                         ("acknowledge", {}), ("start", {})):
+        lifecycle.HANDLERS[name](city_session, fresh, system, expected_version=fresh.version,
+                                 now=start, **params)
+    weeks_late = fresh.handle_due + timedelta(days=21)
 
-    holds = city_session.execute(select(IncidentEvent.at, IncidentEvent.payload)
-                                 .where(IncidentEvent.action == Action.HOLD)).all()
-    assert len(holds) > 50
-    late = [h for h in holds if dt.fromisoformat(h.payload["old_deadline"]) < h.at]
-    assert late, "no hold came after its deadline; the scenario does not exercise the fix"
-    assert all(dt.fromisoformat(h.payload["new_deadline"]) > h.at for h in holds)
+    resumed = sim.maybe_hold(fresh, weeks_late, system)
+
+    city_session.flush()
+    [hold] = city_session.scalars(select(IncidentEvent).where(
+        IncidentEvent.incident_id == fresh.id, IncidentEvent.action == Action.HOLD)).all()
+    assert resumed is not None
+    assert datetime.fromisoformat(hold.payload["new_deadline"]) > hold.at >= weeks_late
