@@ -36,7 +36,8 @@ class Incident(Base):
     __tablename__ = "incident"
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="source_ref"),
-        Index("ix_incident_due", "due_at"),
+        Index("ix_incident_due", "due_breached", "due_at"),
+        Index("ix_incident_warn", "warn_at"),
         Index("ix_incident_town_state", "town_id", "state"),
         Index("ix_incident_village_state", "village_id", "state"),
         Index("ix_incident_reported", "reported_at"),

@@ -278,12 +278,15 @@ def rework(session, incident, actor, *, expected_version, reason, now=None, flus
     target = begin(incident, Action.REWORK, actor, expected_version)
     reason = require_text("reason", reason, required=True)
     now = now_or(now)
+    # The original deadline is kept, so a breach of it already on record stands. Read the
+    # breaches before changing anything: loading them flushes, and a racing writer must
+    # surface as VersionConflict from our own flush, not from a lazy load.
+    breached = any(b.stage == Stage.HANDLE and b.deadline == incident.handle_due
+                   for b in incident.breaches)
     incident.rework_count += 1
     incident.resolved_at = None
     incident.due_stage, incident.due_at = Stage.HANDLE, incident.handle_due
-    # The original deadline is kept, so a breach of it already on record stands.
-    incident.due_breached = any(b.stage == Stage.HANDLE and b.deadline == incident.handle_due
-                                for b in incident.breaches)
+    incident.due_breached = breached
     incident.warn_at = warn_time(incident.dispatched_at or now, incident.handle_due)
     return record(session, incident, actor, Action.REWORK, now, target, reason=reason, flush=flush)
 
@@ -363,6 +366,7 @@ def breach(session, incident, actor, *, expected_version, stage, deadline, now=N
     the deadline changed, it has not passed yet, or this breach is already recorded.
     """
     target = begin(incident, Action.BREACH, actor, expected_version)
+    incident.breaches  # load before changing anything (see rework)
     now = now_or(now)
     stage = coerce("stage", Stage, stage)
     if (incident.due_stage != stage or incident.due_at != deadline

@@ -2,11 +2,12 @@
 before any change, starting stage clocks, and recording the audit event."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from models.actor import Actor, check_allowed
@@ -123,7 +124,10 @@ def complete_stage(incident: Incident, now: datetime) -> None:
     """Note how far over a breached stage ran, now that it is done."""
     if not incident.due_breached:
         return
-    for record in incident.breaches:
+    session = object_session(incident)
+    with session.no_autoflush if session else nullcontext():
+        breaches = list(incident.breaches)
+    for record in breaches:
         if record.completed_at is None:
             record.completed_at = now
             record.overdue_seconds = int((now - record.deadline).total_seconds())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import settings
@@ -31,7 +33,10 @@ def get_redis(url: str | None = None, *, decode: bool = True) -> redis.Redis:
     url = url or settings.redis_url()
     key = (os.getpid(), f"redis:{url}:{decode}")
     if key not in _cache:
+        # Fail fast when Redis is down: SQL is the truth and the relay catches up later,
+        # so a writer must not hang for seconds in redis-py's default retries.
         _cache[key] = redis.Redis.from_url(
             url, decode_responses=decode, socket_timeout=SOCKET_TIMEOUT,
-            socket_connect_timeout=5, health_check_interval=30)
+            socket_connect_timeout=1, health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), 2))
     return _cache[key]

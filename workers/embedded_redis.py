@@ -64,8 +64,9 @@ class EmbeddedRedis:
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Its own session: a terminal's Ctrl-C must not stop Redis before the workers using it.
         self.process = subprocess.Popen(self._args(), stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
         self._wait_ready(timeout)
         return self
 

@@ -1,0 +1,38 @@
+"""Redis key templates and channel names, in one place (one section per part of the system)."""
+from __future__ import annotations
+
+# ---------------------------------------------------------------- workers: SLA timers, scheduler
+# The one scheduler lock: only the candidate holding it runs RQ's CronScheduler loop.
+SCHEDULER_LOCK = "grid:scheduler:leader"
+# A job's "still running" lock: a tick that finds it held skips instead of piling up.
+JOB_LOCK = "grid:job:{name}:running"
+# Amber: one claim per (incident, deadline as Unix seconds), and the sweep's window start.
+AMBER_SENT = "grid:amber:sent:{incident_id}:{deadline}"
+AMBER_CURSOR = "grid:amber:cursor"
+# Amber notices, per area at every level (city, town, village, grid): JSON with "kind": "amber".
+CHANNEL_AMBER = "grid:amber:{area_id}"
+
+# ---------------------------------------------------------------- live: live state and change feed
+# Every live key carries the hash tag {live}, so one Lua script can touch them all, also on a
+# Redis Cluster. Templates double the braces ({{live}}) so that .format() leaves the tag in place.
+# `python -m workers rebuild` wipes and rewrites everything under LIVE_PREFIX.
+LIVE_PREFIX = "grid:{live}:"
+# The id of the last incident_event applied (the change feed's sequence number).
+LIVE_CURSOR = "grid:{live}:cursor"
+# One hash per open incident (fields: workers.live.HASH_FIELDS; times ISO 8601 UTC).
+LIVE_INCIDENT = "grid:{{live}}:incident:{incident_id}"
+# The version a closed incident had, for an hour: a relay holding an older row cannot revive it.
+LIVE_GONE = "grid:{{live}}:gone:{incident_id}"
+# Open incident ids of an area at any level (city, town, village, grid); open count = SCARD.
+LIVE_AREA_OPEN = "grid:{{live}}:area:{area_id}:open"
+# Sorted sets: incident id -> running deadline (due_at) or amber start (warn_at), Unix seconds.
+LIVE_AREA_DUE = "grid:{{live}}:area:{area_id}:due"
+LIVE_AREA_WARN = "grid:{{live}}:area:{area_id}:warn"
+# Events per action in an area on one Asia/Shanghai day (YYYY-MM-DD); field "_seq" = last event counted.
+LIVE_AREA_DAY = "grid:{{live}}:area:{area_id}:day:{day}"
+# Holes in the event ids the relay is waiting on: first missing id -> JSON {"seen", "writers"}.
+LIVE_GAPS = "grid:{live}:gaps"
+# Held while a rebuild runs (relays wait; a second rebuild refuses).
+LIVE_REBUILD_LOCK = "grid:{live}:rebuild"
+# Change notices per area at every level: JSON {"seq", "incident_id", "action", "state", ...}.
+CHANNEL_AREA = "grid:live:{area_id}"
