@@ -1,1 +1,2 @@
-"""The Dash app: wall screens, console and metrics (issues 4 and 5). Nothing runs here yet."""
+"""The Dash app and its Flask server: the REST API and Open311 (dashboard/api, issue 3);
+the wall screens, console and metrics pages come with issues 4 and 5."""
