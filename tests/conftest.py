@@ -132,15 +132,19 @@ def city_template(tmp_path_factory, postgres):
         postgres.drop(url)
 
 
+def copy_city(city_template: str, folder: Path, postgres, name: str = "city") -> str:
+    """A new database holding a copy of the reference city; returns its URL."""
+    if postgres is None:
+        target = folder / f"{name}.sqlite3"
+        shutil.copy(make_url(city_template).database, target)
+        return f"sqlite:///{target}"
+    return postgres.create(template=make_url(city_template).database)
+
+
 @pytest.fixture
 def city_engine(city_template, tmp_path, postgres):
     """A fresh copy of the reference city for one test."""
-    if postgres is None:
-        target = tmp_path / "city.sqlite3"
-        shutil.copy(make_url(city_template).database, target)
-        url = f"sqlite:///{target}"
-    else:
-        url = postgres.create(template=make_url(city_template).database)
+    url = copy_city(city_template, tmp_path, postgres)
     engine = make_engine(url)
     yield engine
     engine.dispose()
