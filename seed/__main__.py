@@ -1,4 +1,4 @@
-"""Command line: python -m seed {migrate,city,history,import,stats}."""
+"""Command line: python -m seed {migrate,city,history,import,stats,ensure,simulate}."""
 from __future__ import annotations
 
 import argparse
@@ -26,6 +26,13 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--report", help="where to write the rejected rows (CSV)")
     sub.add_parser("stats", help="print what the database holds as one JSON object")
     sub.add_parser("ensure", help="migrate, and build the city if the database is empty")
+    sim = sub.add_parser("simulate", help="drive the live system through the HTTP API")
+    sim.add_argument("--rate", type=float, default=0.5, help="new incidents per second (Poisson)")
+    sim.add_argument("--url", default="http://127.0.0.1:8050", help="the API server")
+    sim.add_argument("--token", help="an API token (default: env GRID_API_TOKEN)")
+    sim.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    sim.add_argument("--speed", type=float, default=60.0, help="simulated minutes per real minute")
+    sim.add_argument("--seed", type=int)
     return parser
 
 
@@ -58,6 +65,10 @@ def _run(args, session):
 
         return generate_history(session, days=args.days, per_day=args.per_day, seed=args.seed,
                                 progress=progress)
+    if args.command == "simulate":
+        from seed.simulate import simulate_command
+
+        return simulate_command(session, args)
     if args.command == "import":
         from seed.importer import run_import
 

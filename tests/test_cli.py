@@ -70,3 +70,20 @@ def test_it_runs_a_private_redis_until_stopped(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
     assert not state.exists()
+
+
+def test_it_backfills_daily_metrics_from_the_command_line(city_engine, tmp_path):
+    url = city_engine.url.render_as_string(hide_password=False)
+    env = {"DATABASE_URL": url, "GRID_VAR_DIR": str(tmp_path)}
+    from models.db import make_session_factory
+    from seed.history import generate_history
+
+    with make_session_factory(city_engine)() as session:
+        generate_history(session, days=2, per_day=100, seed=2, progress=False)
+    result = _run(["workers", "metrics", "backfill", "--days", "2"], env)
+    assert result.returncode == 0, result.stderr
+    from sqlalchemy import func, select
+
+    from models import DailyMetric
+    with make_session_factory(city_engine)() as session:
+        assert session.scalar(select(func.count()).select_from(DailyMetric)) > 0

@@ -203,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         _add_worker_options(sub.add_parser(name, help=text), default=argparse.SUPPRESS)
     sub.add_parser("rebuild", help="rebuild the live state in Redis from SQL")
     sub.add_parser("relay", help="apply committed events to the live state until Ctrl-C")
-    metrics = sub.add_parser("metrics", help="daily metrics: `metrics backfill --days N`")
-    metrics.add_argument("action", choices=["backfill"])
-    metrics.add_argument("--days", type=int, required=True, help="whole days before today")
+    metrics_cmd = sub.add_parser("metrics", help="daily metrics: `metrics backfill --days N`")
+    metrics_cmd.add_argument("action", choices=["backfill"])
+    metrics_cmd.add_argument("--days", type=int, required=True, help="whole days before today")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")

@@ -36,3 +36,18 @@ LIVE_GAPS = "grid:{live}:gaps"
 LIVE_REBUILD_LOCK = "grid:{live}:rebuild"
 # Change notices per area at every level: JSON {"seq", "incident_id", "action", "state", ...}.
 CHANNEL_AREA = "grid:live:{area_id}"
+
+# ---------------------------------------------------------------- hotspots: rolling counts, anomaly
+# Every hotspot key carries the hash tag {hot}, so one Lua script / MULTI can touch them all.
+HOT_PREFIX = "grid:{hot}:"
+# The id of the last "report" incident_event counted (the hotspot consumer's own cursor).
+HOT_CURSOR = "grid:{hot}:cursor"
+# Reports per 5-minute bucket of an area (grid, village or town): field = bucket number
+# (Unix seconds // 300), value = count. Expires 8 days after the last report counted.
+HOT_BUCKETS = "grid:{{hot}}:area:{area_id}:buckets"
+# Baseline per area: field = hour of the week (0..167, UTC hours since the epoch % 168),
+# value = mean reports in that hour over the 4 weeks before (written by reconcile).
+HOT_BASELINE = "grid:{{hot}}:area:{area_id}:baseline"
+# Areas with reports in the last 7 days, per level, and per parent area (children one level down).
+HOT_LEVEL = "grid:{{hot}}:level:{level}"
+HOT_CHILDREN = "grid:{{hot}}:children:{parent_id}"

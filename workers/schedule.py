@@ -25,7 +25,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from models.sla import CITY_ZONE
-from workers import jobs, keys
+from workers import hotspots, jobs, keys
 
 QUEUE_SLA = "sla"          # short, every-second jobs: breaches, relay, amber
 QUEUE_METRICS = "metrics"  # longer rollups
@@ -62,6 +62,8 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry(jobs.relay_job, QUEUE_SLA, interval=1, timeout=60, ttl=5),
     Entry(jobs.sweep_amber_job, QUEUE_SLA, interval=5, timeout=60, ttl=10),
     Entry(jobs.refresh_metrics_job, QUEUE_METRICS, interval=300, timeout=600, ttl=300),
+    Entry(hotspots.job_hotspots_step, QUEUE_SLA, interval=5, timeout=60, ttl=10),
+    Entry(hotspots.job_hotspots_reconcile, QUEUE_METRICS, interval=300, timeout=600, ttl=300),
     # Yesterday is closed once, just after midnight in the city; retried if the run fails
     # (RQ's enqueue takes `retry` from the job's kwargs; the retries need a worker started
     # with_scheduler, which `python -m workers` does).
