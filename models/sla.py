@@ -63,6 +63,11 @@ def get_policy(session: Session) -> SlaPolicy:
     return policy
 
 
+def use_policy(session: Session, policy: SlaPolicy) -> None:
+    """Give the session rules loaded elsewhere (a web process shares one copy between requests)."""
+    session.info[_POLICY_KEY] = policy
+
+
 def forget_policy(session: Session) -> None:
     session.info.pop(_POLICY_KEY, None)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.api.cache import TtlCache
 from dashboard.api.publisher import LivePublisher
 from dashboard.api.reference import Reference
-from models.sla import _POLICY_KEY, SlaPolicy, get_policy
+from models.sla import SlaPolicy, get_policy, use_policy
 
 log = logging.getLogger(__name__)
 EXTENSION = "grid"
@@ -65,7 +65,7 @@ def get_session() -> Session:
     if "db" not in g:
         services = get_services()
         g.db = session = services.sessions()
-        session.info[_POLICY_KEY] = services.rules.get("rules", lambda: get_policy(session))
+        use_policy(session, services.rules.get("rules", lambda: get_policy(session)))
     return g.db
 
 
