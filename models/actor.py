@@ -33,6 +33,7 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.REOPEN: _LEADS,
     Action.RATE: _LEADS | {Role.OPERATOR},
     Action.BREACH: frozenset({Role.SYSTEM}),
+    Action.ACK_ALARM: _LEADS,
 }
 
 

@@ -106,3 +106,4 @@ class Action(StrEnum):
     SELF_HANDLE = "self-handle"
     RATE = "rate"
     BREACH = "breach"
+    ACK_ALARM = "ack-alarm"  # a shift lead saw a breach alarm (ACKNOWLEDGE: a department signs)

@@ -92,6 +92,9 @@ class Incident(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_breached: Mapped[bool] = mapped_column(default=False)
+    # When the latest breach no shift lead has acknowledged yet was detected; the wall
+    # flashes the incident while it is set (lifecycle.breach sets it, ack_alarm clears it).
+    alarm_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Counters leaders read.
     breach_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -155,6 +158,9 @@ class Breach(Base):
     # Set when the late stage is finally completed: how far over it ran.
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Set when a shift lead acknowledges the alarm (lifecycle.ack_alarm): when, and who.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
 
     incident: Mapped[Incident] = relationship(back_populates="breaches")
 

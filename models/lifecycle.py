@@ -375,10 +375,40 @@ def breach(session, incident, actor, *, expected_version, stage, deadline, now=N
     incident.due_breached = True
     incident.breach_count += 1
     incident.breaches.append(Breach(stage=stage, deadline=deadline, detected_at=now))
+    incident.alarm_at = now  # the wall flashes it until a shift lead acknowledges (ack_alarm)
     payload = {"stage": stage.value, "deadline": deadline.isoformat(),
                "overdue_seconds": int((now - deadline).total_seconds())}
     payload.update(_raise_level(incident) or {})
     return record(session, incident, actor, Action.BREACH, now, target, payload=payload, flush=flush)
+
+
+def ack_alarm(session, incident, actor, *, expected_version, reason=None, now=None, flush=True):
+    """A shift lead has seen the breach alarm, so the other walls see it has been taken:
+    every unacknowledged breach is stamped with who and when, and the flash stops. The
+    state stays. Refused (IllegalTransition) when there is no alarm to acknowledge.
+
+    Only this clears `alarm_at`; no other step does. Closing takes the incident off the
+    walls (its live hash goes), so the flash goes with it, while its breaches stay on record
+    as never acknowledged, which is what happened; reopened, it flashes again until someone
+    acknowledges it. Rework, postponement and the rest leave the alarm standing: the breach
+    they follow still wants a lead's eyes. A closed incident cannot be acknowledged.
+    """
+    target = begin(incident, Action.ACK_ALARM, actor, expected_version)
+    if incident.alarm_at is None:
+        raise IllegalTransition("the incident has no unacknowledged alarm",
+                                state=incident.state, version=incident.version)
+    reason = require_text("reason", reason, required=False)
+    # Read the breaches before changing anything (see rework).
+    pending = [b for b in incident.breaches if b.acknowledged_at is None]
+    now = now_or(now)
+    for b in pending:
+        b.acknowledged_at, b.acknowledged_by = now, actor.name
+    # A breach is named by its unique key: in a batch (flush=False) it may have no id yet.
+    payload = {"alarm_at": iso(incident.alarm_at),
+               "breaches": [{"stage": str(b.stage), "deadline": iso(b.deadline)} for b in pending]}
+    incident.alarm_at = None
+    return record(session, incident, actor, Action.ACK_ALARM, now, target, reason=reason,
+                   payload=payload, flush=flush)
 
 
 # ---------------------------------------------------------------- by name
@@ -389,7 +419,7 @@ HANDLERS = {
     Action.REASSIGN: reassign, Action.RETURN: return_to_centre, Action.ACKNOWLEDGE: acknowledge,
     Action.START: start, Action.HOLD: hold, Action.RESUME: resume, Action.RESOLVE: resolve,
     Action.REWORK: rework, Action.CLOSE: close, Action.RATE: rate, Action.REOPEN: reopen,
-    Action.ESCALATE: escalate,
+    Action.ESCALATE: escalate, Action.ACK_ALARM: ack_alarm,
 }
 
 

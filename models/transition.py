@@ -43,6 +43,7 @@ TRANSITIONS: dict[Action, tuple[frozenset[State], State | None]] = {
     Action.REASSIGN: (WORKING, None),
     Action.ESCALATE: (OPEN, None),
     Action.BREACH: (OPEN, None),
+    Action.ACK_ALARM: (OPEN, None),
 }
 
 MAX_TEXT = 4000

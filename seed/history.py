@@ -9,7 +9,8 @@ Realism: a day rhythm peaking mid-morning and mid-afternoon and a quieter weeken
 persistent hotspots (grid weights drawn once from a heavy-tailed distribution, and each
 town's own category mix); towns that work at different speeds, so on-time rates and
 rankings differ; and breaches, escalations, returns, rework, postponements, reopenings
-and dispute outcomes at plausible rates.
+and dispute outcomes at plausible rates. Shift leads acknowledge breach alarms within
+minutes, so at `end` only the latest breaches still flash on the walls.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from models.sla import CITY_ZONE
 from seed.texts import DescriptionSource
 
 DETECTION_DELAY = timedelta(seconds=30)  # how long the SLA sweeper takes to notice
+ACK_DELAY_MINUTES = (2, 30)  # how soon a shift lead acknowledges a breach alarm
 # Relative report volume by hour of day in the city's zone.
 HOURLY = np.array([1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 4.5, 6.5, 7, 6.5,
                    4.5, 4.5, 6, 6.5, 6, 5, 3.5, 3, 2.8, 2.4, 1.8, 1.3])
@@ -157,7 +159,22 @@ class Simulator:
         if noticed and not incident.due_breached and noticed <= min(t, self.end):
             lifecycle.breach(self.session, incident, self.system, expected_version=incident.version,
                              stage=incident.due_stage, deadline=incident.due_at, now=noticed, flush=False)
+        self.ack_alarm(incident, t)
         return t <= self.end
+
+    def ack_alarm(self, incident: Incident, t: datetime) -> None:
+        """A shift lead acknowledges a breach alarm some minutes after it goes off, and at
+        the latest when the incident next moves; so only the breaches of the last minutes
+        before `end` are still flashing, and no closed incident keeps an alarm."""
+        if incident.alarm_at is None:
+            return
+        # Spread by the alarm's own time, not drawn from rng: the rest of history stays as it was.
+        low, high = ACK_DELAY_MINUTES
+        delay = timedelta(minutes=low + int(incident.alarm_at.timestamp()) % (high - low + 1))
+        moment = min(incident.alarm_at + delay, t)
+        if moment <= self.end:
+            lifecycle.ack_alarm(self.session, incident, self.cast.lead(incident),
+                                expected_version=incident.version, now=moment, flush=False)
 
     def do(self, fn, incident: Incident, actor: Actor, t: datetime, **params) -> None:
         fn(self.session, incident, actor, expected_version=incident.version, now=t, flush=False, **params)

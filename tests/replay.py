@@ -27,13 +27,16 @@ def assert_legal_histories(session, *conditions) -> int:
         assert (first.action, first.to_state) == (Action.REPORT, State.REPORTED), incident_id
         assert [e.version for e in history] == list(range(1, len(history) + 1)), incident_id
         assert [e.at for e in history] == sorted(e.at for e in history), incident_id
-        state = first.to_state
+        state, alarm = first.to_state, False
         for event in history[1:]:
             sources, target = TRANSITIONS[Action(event.action)]
             step = f"incident {incident_id}: {event.action} {event.from_state}→{event.to_state}"
             assert event.from_state == state, f"{step}, but it was {state}"
             assert state in sources, f"{step} is illegal"
             assert event.to_state == (target or state), f"{step} goes to the wrong state"
+            if event.action == Action.ACK_ALARM:
+                assert alarm, f"{step} acknowledges no breach alarm"
+            alarm = event.action == Action.BREACH or (alarm and event.action != Action.ACK_ALARM)
             state = event.to_state
         assert state == first.incident_state, f"incident {incident_id} ends {state}"
         assert first.incident_version == len(history), incident_id

@@ -37,6 +37,7 @@ def _params(world, action: Action, incident: Incident) -> dict:
         Action.RATE: {"satisfaction": "neutral"},
         Action.REOPEN: {"reason": "群众反映问题复发"},
         Action.ESCALATE: {"reason": "需要镇街协调"},
+        Action.ACK_ALARM: {},
     }[action]
 
 
@@ -100,8 +101,9 @@ def _snapshot(session, incident_id):
     return columns, events
 
 
-LEGAL = [(a, s) for a, (sources, _) in TRANSITIONS.items() if a != Action.BREACH
-         for s in sorted(sources)]
+# ack-alarm is legal only with an alarm standing: tests/test_alarm.py covers it.
+LEGAL = [(a, s) for a, (sources, _) in TRANSITIONS.items()
+         if a not in (Action.BREACH, Action.ACK_ALARM) for s in sorted(sources)]
 ILLEGAL = [(a, s) for a, (sources, _) in TRANSITIONS.items() if a != Action.BREACH
            for s in sorted(set(State) - sources)]
 

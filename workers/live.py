@@ -90,6 +90,7 @@ SNAPSHOT_LIMIT = 500
 SNAPSHOT_TRIES = 20
 
 # The incident hash: field -> type. Areas: area_id is where it was reported, the rest its path.
+# alarm_at: an unacknowledged breach (the wall flashes the incident until a lead acknowledges).
 HASH_FIELDS: dict[str, type] = {
     "id": int, "version": int, "state": str, "level": str, "channel": str, "priority": str,
     "item_id": int, "category_id": int, "area_id": int, "city_id": int, "town_id": int,
@@ -97,8 +98,8 @@ HASH_FIELDS: dict[str, type] = {
     "assignee_id": int, "reported_at": datetime, "accepted_at": datetime,
     "dispatched_at": datetime, "resolved_at": datetime, "updated_at": datetime,
     "due_stage": str, "due_at": datetime, "warn_at": datetime, "due_breached": bool,
-    "breach_count": int, "escalation_count": int, "reassign_count": int, "return_count": int,
-    "description": str,
+    "alarm_at": datetime, "breach_count": int, "escalation_count": int, "reassign_count": int,
+    "return_count": int, "description": str,
 }
 
 # KEYS: 1 cursor, 2 hash, 3 tombstone, then per area i (from 0): 4+4i open set, 5+4i due,

@@ -38,6 +38,7 @@ ACTIONS: dict[str, type[ActionIn]] = {
     Action.REOPEN: ReasonIn, Action.RETURN: ReasonIn, Action.REASSIGN: ReassignIn,
     Action.ESCALATE: ReasonIn, Action.INVALIDATE: ReasonIn, Action.DUPLICATE: DuplicateIn,
     Action.NOT_OURS: ReasonIn, Action.SELF_HANDLE: ReasonIn, Action.RATE: RateIn,
+    Action.ACK_ALARM: OptionalReasonIn,
 }
 
 

@@ -34,6 +34,7 @@ def build_incident(session: Session, ref: Reference, incident: Incident, now: da
         "closed_at": iso(i.closed_at), "updated_at": iso(i.updated_at),
         "due_stage": i.due_stage and i.due_stage.value, "due_at": iso(i.due_at),
         "warn_at": iso(i.warn_at), "due_breached": i.due_breached, "overdue": is_overdue(i, now),
+        "alarm_at": iso(i.alarm_at),
         "breach_count": i.breach_count, "escalation_count": i.escalation_count,
         "reassign_count": i.reassign_count, "return_count": i.return_count,
         "rework_count": i.rework_count, "postpone_count": i.postpone_count,

@@ -248,6 +248,8 @@ class IncidentOut(Out):
     warn_at: datetime | None
     due_breached: bool
     overdue: bool
+    alarm_at: datetime | None = Field(
+        description="when a breach no shift lead has acknowledged yet was detected (action ack-alarm)")
     breach_count: int
     escalation_count: int
     reassign_count: int
