@@ -8,6 +8,8 @@ up       the same, first starting the private redis-server of the embedded defau
 rebuild  rebuild the whole live state in Redis from SQL.
 relay    apply committed events to the live state in order, until Ctrl-C.
 metrics backfill --days N   compute the daily metrics of the N whole days before today.
+wall     compute the wall's slow figures once and write them to Redis (the scheduler does
+         it every minute, and at once when it starts).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from sqlalchemy import inspect
 
 from models import settings
 from models.db import make_engine
-from workers import live, metrics
+from workers import live, metrics, wall
 from workers.connections import get_redis, get_session_factory
 from workers.embedded_redis import EmbeddedRedis
 from workers.schedule import QUEUES, run_scheduler
@@ -191,6 +193,13 @@ def relay() -> int:
     return 0
 
 
+def wall_once() -> int:
+    with get_session_factory()() as session:
+        summary = wall.refresh_wall_figures(session, get_redis())
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
 # ---------------------------------------------------------------- main
 
 def main(argv: list[str] | None = None) -> int:
@@ -203,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         _add_worker_options(sub.add_parser(name, help=text), default=argparse.SUPPRESS)
     sub.add_parser("rebuild", help="rebuild the live state in Redis from SQL")
     sub.add_parser("relay", help="apply committed events to the live state until Ctrl-C")
+    sub.add_parser("wall", help="compute the wall's slow figures once, into Redis")
     metrics_cmd = sub.add_parser("metrics", help="daily metrics: `metrics backfill --days N`")
     metrics_cmd.add_argument("action", choices=["backfill"])
     metrics_cmd.add_argument("--days", type=int, required=True, help="whole days before today")
@@ -220,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command == "metrics":
         return metrics.main_backfill(args.days)
-    return {"rebuild": rebuild, "relay": relay}[command]()
+    return {"rebuild": rebuild, "relay": relay, "wall": wall_once}[command]()
 
 
 def _add_worker_options(parser: argparse.ArgumentParser, *, default) -> None:

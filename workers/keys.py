@@ -51,3 +51,8 @@ HOT_BASELINE = "grid:{{hot}}:area:{area_id}:baseline"
 # Areas with reports in the last 7 days, per level, and per parent area (children one level down).
 HOT_LEVEL = "grid:{{hot}}:level:{level}"
 HOT_CHILDREN = "grid:{{hot}}:children:{parent_id}"
+
+# ---------------------------------------------------------------- wall: slow-moving figures
+# The wall's figures of one area (city, town or village): a JSON string written every minute
+# by workers.wall with a 15-minute TTL (shape: workers.wall.compute_wall_figures).
+WALL_FIGURES = "grid:wall:{area_id}"

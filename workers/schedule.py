@@ -25,7 +25,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 
 from models.sla import CITY_ZONE
-from workers import hotspots, jobs, keys
+from workers import hotspots, jobs, keys, wall
 
 QUEUE_SLA = "sla"          # short, every-second jobs: breaches, relay, amber
 QUEUE_METRICS = "metrics"  # longer rollups
@@ -64,6 +64,9 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry(jobs.refresh_metrics_job, QUEUE_METRICS, interval=300, timeout=600, ttl=300),
     Entry(hotspots.job_hotspots_step, QUEUE_SLA, interval=5, timeout=60, ttl=10),
     Entry(hotspots.job_hotspots_reconcile, QUEUE_METRICS, interval=300, timeout=600, ttl=300),
+    # The wall's slow figures (rates, last week, categories, trend): every minute; the
+    # scheduler enqueues interval jobs at once when it starts, so a fresh `up` has them at once.
+    Entry(wall.job_wall_figures, QUEUE_METRICS, interval=60, timeout=120, ttl=60),
     # Yesterday is closed once, just after midnight in the city; retried if the run fails
     # (RQ's enqueue takes `retry` from the job's kwargs; the retries need a worker started
     # with_scheduler, which `python -m workers` does).
