@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 import redis as redis_lib
-from dash import html
+from dash import dcc, html
 from flask import Flask
 
 from dashboard.api import make_api_blueprint, not_found
@@ -17,6 +17,11 @@ from dashboard.api.errors import register_error_handlers
 from dashboard.api.open311 import make_open311_blueprint
 from dashboard.api.publisher import LivePublisher
 from dashboard.api.reference import Reference
+from dashboard.delivery import install_delivery
+from dashboard.wall.hub import LiveHub
+from dashboard.wall.names import Names
+from dashboard.wall.pages import register_wall_pages
+from dashboard.wall.stream import make_stream_blueprint
 from models import settings
 from models.db import make_engine, make_session_factory
 
@@ -27,7 +32,11 @@ DEFAULTS = {
     "API_TOKEN_CACHE_SECONDS": 5,   # a revoked token stops working within this
     "API_RULES_CACHE_SECONDS": 60,  # an edited time-limit rule applies within this
     "LIVE_PUBLISH": "background",   # or "sync": see dashboard/api/publisher.py
-    "LIVE_PUBLISH_DELAY": 0.1,      # background: seconds to gather commits into one relay pass
+    "LIVE_PUBLISH_DELAY": 0.03,     # background: seconds to gather commits into one relay pass
+    "WALL_LANGUAGE": "zh",          # a wall's language unless its URL says ?lang=en
+    "WALL_SLOW_SECONDS": 15,        # map colours, categories and trend refresh this often
+    "WALL_SSE_WINDOW": 0.15,        # notices within this many seconds go to a wall as one
+    "WALL_SSE_HEARTBEAT": 2.0,      # a wall hears from its stream at least this often
 }
 
 
@@ -48,12 +57,19 @@ def make_services(config, database_url: str | None, redis_url: str | None) -> Se
 
 
 def make_server(database_url: str | None, redis_url: str | None, config: dict[str, Any] | None) -> Flask:
+    """The Flask server: API, Open311, the wall's stream, and the shared services."""
     server = Flask(__name__)
     server.config.update({**DEFAULTS, **(config or {})})
     server.json.ensure_ascii = False
     server.json.sort_keys = False
-    install(server, make_services(server.config, database_url, redis_url))
+    services = make_services(server.config, database_url, redis_url)
+    install(server, services)
+    names = server.extensions["grid_names"] = Names(services.sessions)
+    server.extensions["grid_hub"] = LiveHub(
+        redis_url or settings.redis_url(), socket_timeout=server.config["REDIS_SOCKET_TIMEOUT"])
     register_error_handlers(server)
+    install_delivery(server)
+    server.register_blueprint(make_stream_blueprint(names.has_wall))
     server.register_blueprint(make_api_blueprint())
     server.register_blueprint(make_open311_blueprint())
     for prefix in ("/api", "/open311"):  # other versions: JSON 404s, not the Dash page
@@ -61,22 +77,49 @@ def make_server(database_url: str | None, redis_url: str | None, config: dict[st
     return server
 
 
-def build_placeholder() -> html.Div:
+# Chinese first: lang="zh-CN" makes the browser pick the Simplified Chinese CJK font; a dark
+# background from the first byte, so a wall never flashes white while it loads.
+INDEX = """<!DOCTYPE html>
+<html lang="zh-CN">
+    <head>
+        {%metas%}
+        <title>{%title%}</title>
+        {%favicon%}
+        {%css%}
+    </head>
+    <body class="grid-app">
+        {%app_entry%}
+        <footer>
+            {%config%}
+            {%scripts%}
+            {%renderer%}
+        </footer>
+    </body>
+</html>"""
+
+
+def build_home(**_) -> html.Div:
     return html.Div([
         html.H1("网格化管理指挥调度"),
-        html.P("指挥大屏、值班长工作台和指标页面将在后续版本上线。"),
+        html.P([dcc.Link("市级指挥大屏 /wall", href="/wall"), "（English: ",
+                dcc.Link("/wall?lang=en", href="/wall?lang=en"), "）"]),
+        html.P("值班长工作台和指标页面将在后续版本上线。"),
         html.P(["事件上报接口：", html.Code("/api/v1"), "（接口文档 ",
                 html.A("/api/v1/openapi.json", href="/api/v1/openapi.json"), "）；Open311：",
                 html.Code("/open311/v2")]),
-    ], style={"fontFamily": "sans-serif", "margin": "3rem"})
+    ], className="home")
 
 
 def create_app(database_url: str | None = None, redis_url: str | None = None,
                config: dict[str, Any] | None = None) -> dash.Dash:
     """Without arguments, DATABASE_URL / REDIS_URL (or the embedded defaults) are used."""
     server = make_server(database_url, redis_url, config)
-    app = dash.Dash(__name__, server=server, title="网格化管理指挥调度")
-    app.layout = build_placeholder
+    app = dash.Dash(__name__, server=server, title="网格化管理指挥调度", use_pages=True,
+                    pages_folder="", suppress_callback_exceptions=True, update_title=None,
+                    index_string=INDEX)
+    dash.register_page("home", path="/", layout=build_home, title="网格化管理指挥调度")
+    register_wall_pages(app)
+    app.layout = html.Div([dcc.Location(id="nav", refresh="callback-nav"), dash.page_container])
     return app
 
 
@@ -86,7 +129,7 @@ def config_from_env() -> dict[str, Any]:
     if settings.env_str("LIVE_PUBLISH"):
         config["LIVE_PUBLISH"] = settings.env_str("LIVE_PUBLISH")
     if settings.env_str("LIVE_PUBLISH_DELAY_MS"):
-        config["LIVE_PUBLISH_DELAY"] = settings.env_int("LIVE_PUBLISH_DELAY_MS", 100, minimum=0) / 1000
+        config["LIVE_PUBLISH_DELAY"] = settings.env_int("LIVE_PUBLISH_DELAY_MS", 30, minimum=0) / 1000
     return config
 
 
@@ -97,6 +140,7 @@ def create_server() -> Flask:
 
 def dispose(app: dash.Dash) -> None:
     """Close the app's database connections and Redis client (tests, shutdown)."""
+    app.server.extensions["grid_hub"].stop()
     services: Services = app.server.extensions["grid"]
     services.sessions.kw["bind"].dispose()
     services.redis.close()

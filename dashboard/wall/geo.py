@@ -1,0 +1,227 @@
+"""The wall's map panel: the children of the wall's area (towns on the city wall, villages on
+a town wall, grids on a village wall), coloured by reports in the last 24 hours or by how
+unusual the last hour is.
+
+The map is a plotly choropleth on an invisible geo subplot: the only shapes drawn are our
+own boundaries, with no tile server, basemap or web font, because a wall may have no
+internet. One catch: plotly.js (4.1.1, geo `plot`) fetches a world topojson for every geo
+subplot whose trace has a `locationmode`, and a choropleth always has one ("geojson-id"
+here), even with `geo.visible` False. MAP_CONFIG points `topojsonURL` at an empty topology
+inside a data: URL; the "#" at its end turns the file name plotly appends into a fragment,
+so the browser reads the topology from the URL itself and nothing leaves the machine.
+Pass MAP_CONFIG as the dcc.Graph's config.
+
+The boundaries are built once per area per process (they never change while running) and
+kept within MAP_BUDGET bytes of JSON, so a wall's page stays light. Refreshes send only the
+colours (map_patch), never the geometry again.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+import plotly.graph_objects as go
+from dash import Patch
+from shapely.geometry import shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.area import Area
+from seed.geometry import simplify_for_screen, to_geojson
+from workers.hotspots import read_hotspots
+
+CHILD_LEVEL = {"city": "town", "town": "village", "village": "grid"}
+MAP_BUDGET = 300_000            # bytes of geometry JSON on one wall
+PRECISION = 5                   # decimals of a degree: about 1 m
+FIRST_TOLERANCE = 0.0005        # degrees, when the stored simplified shapes are over budget
+LAST_TOLERANCE = 0.02           # give up simplifying further past this (about 2 km)
+CACHE_SIZE = 1024               # more than the 629 areas that have children in the city
+
+MODES = ("count", "anomaly")
+VALUE_FIELD = {"count": "count_24h", "anomaly": "score"}  # from workers.hotspots.read_hotspots
+TITLES = {("count", "zh"): "近24小时上报", ("count", "en"): "Reports, last 24 h",
+          ("anomaly", "zh"): "异常度", ("anomaly", "en"): "Anomaly score"}
+COUNT_FLOOR = 5                 # the brightest colour means at least this many reports
+ANOMALY_MAX = 6.0               # -log10 p: 2 is a 1-in-100 hour, 6 one in a million
+# Zero is a dim slate, so quiet areas stay quiet on a dark wall; counts run cool (blue to
+# yellow), anomalies run to the wall's alarm colours (amber, red).
+COUNT_SCALE = [[0.0, "#1e293b"], [0.2, "#1e40af"], [0.55, "#0891b2"], [0.8, "#67e8f9"],
+               [1.0, "#fde047"]]
+ANOMALY_SCALE = [[0.0, "#1e293b"], [0.3, "#713f12"], [0.5, "#f59e0b"], [0.75, "#ea580c"],
+                 [1.0, "#ef4444"]]
+BACKGROUND = "#0b1220"
+INK = "#e2e8f0"
+BORDER = "#64748b"
+FONT_SIZE = 20                  # px; callers may patch layout.font.size to scale the wall
+
+EMPTY_TOPOLOGY = {"type": "Topology", "objects": {}, "arcs": []}
+TOPOJSON_URL = ("data:application/json,"
+                + quote(json.dumps(EMPTY_TOPOLOGY, separators=(",", ":"))) + "#")
+MAP_CONFIG = {"displayModeBar": False, "scrollZoom": False, "doubleClick": False,
+              "responsive": True, "topojsonURL": TOPOJSON_URL}
+
+
+@dataclass(frozen=True)
+class Map:
+    """The children of one area, in code order. Shared by every caller (cached): don't mutate."""
+
+    area_id: int
+    level: str                      # the children's level
+    features: dict                  # GeoJSON FeatureCollection, feature "id" = child code
+    ids: tuple[int, ...]
+    codes: tuple[str, ...]
+    names_zh: tuple[str, ...]
+    names_en: tuple[str, ...]       # Chinese where a child has no English name
+
+    @property
+    def json_size(self) -> int:
+        return json_size(self.features)
+
+
+def child_level(level: str) -> str | None:
+    """The level drawn on a wall of `level`: city -> town -> village -> grid."""
+    return CHILD_LEVEL.get(str(level))
+
+
+# ---------------------------------------------------------------- geometry
+
+def json_size(data) -> int:
+    """Bytes of compact JSON, as the page would carry it."""
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def build_geometry(area: Area, tolerance: float) -> dict | None:
+    """The stored screen shape as is, or simplified further when `tolerance` > 0."""
+    geometry = area.geometry_simplified or area.geometry
+    if geometry is None:
+        return None
+    if tolerance <= 0 and area.geometry_simplified is not None:
+        return geometry
+    return to_geojson(simplify_for_screen(shape(geometry), tolerance), PRECISION)
+
+
+def build_features(children: list[Area], budget: int = MAP_BUDGET) -> dict:
+    """FeatureCollection of the children that have a boundary, doubling the simplification
+    tolerance until it fits in `budget` bytes (or simplifying stops paying)."""
+    tolerance = 0.0
+    while True:
+        features = [{"type": "Feature", "id": area.code, "geometry": geometry}
+                    for area in children
+                    if (geometry := build_geometry(area, tolerance)) is not None]
+        collection = {"type": "FeatureCollection", "features": features}
+        if json_size(collection) <= budget or tolerance >= LAST_TOLERANCE:
+            return collection
+        tolerance = tolerance * 2 if tolerance else FIRST_TOLERANCE
+
+
+def build_children_map(area_id: int, children: list[Area], budget: int = MAP_BUDGET) -> Map:
+    children = sorted(children, key=lambda area: area.code)
+    features = build_features(children, budget)
+    drawn = {feature["id"] for feature in features["features"]}
+    children = [area for area in children if area.code in drawn]
+    level = str(children[0].level) if children else ""
+    return Map(area_id=area_id, level=level, features=features,
+               ids=tuple(area.id for area in children),
+               codes=tuple(area.code for area in children),
+               names_zh=tuple(area.name_zh for area in children),
+               names_en=tuple(area.name_en or area.name_zh for area in children))
+
+
+def list_children(session: Session, area_id: int) -> list[Area]:
+    return list(session.scalars(select(Area).where(Area.parent_id == area_id).order_by(Area.code)))
+
+
+_maps: OrderedDict[tuple[str, int], Map] = OrderedDict()
+_maps_lock = threading.Lock()
+
+
+def load_children_map(session: Session, area_id: int) -> Map:
+    """The map of `area_id`'s children, built on first use and then kept for the process.
+    Keyed by database as well as area id, so two databases in one process never mix."""
+    key = (str(session.get_bind().url), area_id)
+    with _maps_lock:
+        found = _maps.get(key)
+        if found is not None:
+            _maps.move_to_end(key)
+            return found
+    built = build_children_map(area_id, list_children(session, area_id))
+    with _maps_lock:
+        _maps[key] = built
+        while len(_maps) > CACHE_SIZE:
+            _maps.popitem(last=False)
+    return built
+
+
+# ---------------------------------------------------------------- values
+
+def read_map_values(redis, area_id: int, level: str, mode: str,
+                    now: datetime | None = None) -> dict[int, float]:
+    """Value per child area id of the wall of `area_id` (a wall of `level`): "count" is the
+    reports of the last 24 h, "anomaly" the score of the last hour. Children with no
+    report in 7 days are absent (draw them as 0)."""
+    child, field = child_level(level), VALUE_FIELD.get(mode)
+    if child is None or field is None:
+        raise ValueError(f"no map for a {level!r} wall in mode {mode!r}")
+    return {spot["area_id"]: float(spot[field])
+            for spot in read_hotspots(redis, child, parent_area_id=area_id, now=now)}
+
+
+def build_z(values: dict[int, float], ids) -> list[float]:
+    """Values in map order, 0 for children with none. `ids` are child area ids (Map.ids)."""
+    if any(not isinstance(area_id, int) for area_id in ids):
+        raise TypeError("map values are keyed by child area id: pass Map.ids, not Map.codes")
+    return [values.get(area_id, 0.0) for area_id in ids]
+
+
+# ---------------------------------------------------------------- figure
+
+def build_mode_style(z: list[float], mode: str, lang: str) -> dict:
+    """The trace properties that change with the mode (and, for counts, with the values)."""
+    title = TITLES[(mode, lang)]
+    if mode == "count":
+        top = max([COUNT_FLOOR, *z])
+        colorbar = {"tickformat": ",d"}
+        scale, value = COUNT_SCALE, "%{z:,.0f}"
+    else:
+        top = ANOMALY_MAX
+        colorbar = {"tickvals": [0, 2, 4, 6], "ticktext": ["0", "2", "4", "≥6"]}
+        scale, value = ANOMALY_SCALE, "%{z:.1f}"
+    colorbar.update(title={"text": title, "side": "top"}, thickness=18, len=0.45,
+                    x=0.99, xanchor="right", y=0.02, yanchor="bottom",
+                    bgcolor="rgba(11,18,32,0.7)", outlinewidth=0)
+    return {"zmin": 0, "zmax": top, "colorscale": scale, "colorbar": colorbar,
+            "hovertemplate": f"<b>%{{text}}</b><br>{title}: {value}<extra></extra>"}
+
+
+def build_map_figure(area_map: Map, values: dict[int, float], mode: str, lang: str,
+                     *, font_size: int = FONT_SIZE) -> go.Figure:
+    """One choropleth of the children. customdata carries each child's code for drill-down
+    clicks. The caller passes MAP_CONFIG (no modebar, no topojson fetch) to dcc.Graph."""
+    z = build_z(values, area_map.ids)
+    names = area_map.names_en if lang == "en" else area_map.names_zh
+    trace = go.Choropleth(
+        geojson=area_map.features, featureidkey="id", locations=list(area_map.codes), z=z,
+        customdata=list(area_map.codes), text=list(names),
+        marker={"line": {"color": BORDER, "width": 1}}, **build_mode_style(z, mode, lang))
+    figure = go.Figure(trace)
+    figure.update_geos(visible=False, fitbounds="locations", projection_type="mercator",
+                       bgcolor="rgba(0,0,0,0)")
+    figure.update_layout(
+        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND,
+        plot_bgcolor=BACKGROUND, dragmode=False, font={"color": INK, "size": font_size},
+        hoverlabel={"font": {"size": round(font_size * 1.2)}}, uirevision=area_map.area_id)
+    return figure
+
+
+def map_patch(values: dict[int, float], ids, mode: str, lang: str) -> Patch:
+    """Only z and the mode's colour settings: the geometry stays in the browser."""
+    z = build_z(values, ids)
+    patch = Patch()
+    patch["data"][0]["z"] = z
+    for name, value in build_mode_style(z, mode, lang).items():
+        patch["data"][0][name] = value
+    return patch

@@ -1,0 +1,196 @@
+"""The wall pages (/wall, /wall/town/<code>, /wall/village/<code>) and their callbacks.
+
+A page is rendered whole on the server at load, so the first paint needs no callback. After
+that, three callbacks keep it current:
+- `refresh_live`, fired by the stream (assets/wall.js hands each coalesced `change`, and each
+  re-sync, to the `wall-signal` store): headline numbers, deadline board and feed, from Redis;
+- `refresh_slow`, every WALL_SLOW_SECONDS and on the map's mode switch: map colours (a Patch,
+  so the boundaries are sent once), category breakdown and trend;
+- `drill_down`: a click on a child area opens its wall.
+"""
+from __future__ import annotations
+
+import logging
+
+import dash
+import redis as redis_lib
+from dash import Input, Output, State, dcc, html, no_update
+from flask import current_app
+
+from dashboard.api.context import get_services
+from dashboard.wall import data, panels
+from dashboard.wall.geo import (
+    MAP_CONFIG,
+    build_map_figure,
+    load_children_map,
+    map_patch,
+    read_map_values,
+)
+from dashboard.wall.i18n import name_of, pick_language, t
+from dashboard.wall.names import CHILD_LEVEL, Names
+from models.enums import AreaLevel
+from models.types import utcnow
+from workers.wall import read_wall_figures
+
+log = logging.getLogger(__name__)
+
+WALL_PATHS = {AreaLevel.TOWN: "/wall/town/", AreaLevel.VILLAGE: "/wall/village/"}
+GRAPH_CONFIG = {"displayModeBar": False, "staticPlot": False, "responsive": True}
+REDIS_DOWN = (redis_lib.ConnectionError, redis_lib.TimeoutError)
+
+
+def get_names() -> Names:
+    return current_app.extensions["grid_names"]
+
+
+def wall_href(level: str, code: str, lang: str) -> str:
+    path = "/wall" if level == AreaLevel.CITY else WALL_PATHS[level] + code
+    return path + ("?lang=en" if lang == "en" else "")
+
+
+def build_header(area, parent, lang: str) -> html.Header:
+    up = (dcc.Link("↖ " + t("back", lang), href=wall_href(parent.level, parent.code, lang),
+                   className="wall-up") if parent is not None else None)
+    return html.Header([
+        html.Div([html.Span(t(f"level.{area.level}", lang), className="wall-level"),
+                  html.H1(name_of(area, lang), className="wall-name"), up], className="wall-where"),
+        html.Div(t("title", lang), className="wall-title"),
+        html.Div([html.Div(className="wall-clock", id="wall-clock"),
+                  html.Div([html.Span(className="live-dot"),
+                            html.Span(className="wall-updated", id="wall-updated")],
+                           className="wall-status")], className="wall-time"),
+    ], className="wall-header")
+
+
+def build_wall(level: str, code: str | None, lang: str):
+    services, names = get_services(), get_names()
+    area = names.wall_area(code, level)
+    if area is None:
+        return html.Div([html.H1(t("not_found", lang)), dcc.Link("/wall", href="/wall")],
+                        className="wall-missing")
+    now = utcnow()
+    with services.sessions() as session:
+        feed = data.list_feed(session, names, level, area.id, lang)
+        area_map = load_children_map(session, area.id)
+    try:
+        live = data.read_live(services.redis, names, area.id, lang, now)
+        figures = read_wall_figures(services.redis, area.id)
+        values = read_map_values(services.redis, area.id, level, "count", now=now)
+    except REDIS_DOWN:
+        log.warning("wall %s rendered without live state: Redis is unreachable", area.code)
+        live, figures, values = None, None, {}
+    headlines = live["headlines"] if live else data.build_headlines(
+        {"today": {}, "counts": {"open": None, "overdue": None}}, None)
+    return html.Div([
+        dcc.Store(id="wall-area", data={"area_id": area.id, "level": level, "code": area.code,
+                                        "lang": lang}),
+        dcc.Store(id="wall-signal"), dcc.Store(id="wall-feed", data=feed), dcc.Store(id="wall-scale"),
+        dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
+        build_header(area, names.area(area.parent_id) if level != AreaLevel.CITY else None, lang),
+        html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
+        html.Section(panels.build_headlines(headlines, lang), id="wall-kpis", className="wall-kpis"),
+        html.Section([
+            html.Div([panel_title("map", lang), dcc.RadioItems(
+                id="wall-map-mode", value="count", inline=True, className="map-mode",
+                options=[{"label": t("map.count", lang), "value": "count"},
+                         {"label": t("map.anomaly", lang), "value": "anomaly"}])],
+                className="panel-head"),
+            dcc.Graph(id="wall-map", figure=build_map_figure(area_map, values, "count", lang),
+                      config=MAP_CONFIG, className="graph")], className="panel panel-map"),
+        html.Section([panel_title("board", lang), html.Div(
+            panels.build_board(live["board"] if live else [], lang), id="wall-board",
+            className="board")], className="panel panel-board"),
+        html.Section([panel_title("feed", lang), html.Div(panels.build_feed(feed, lang),
+                                                          id="wall-feed-list", className="feed")],
+                     className="panel panel-feed"),
+        html.Section([panel_title("trend", lang), dcc.Graph(
+            id="wall-trend", figure=panels.build_trend(figures, lang), config=GRAPH_CONFIG,
+            className="graph")], className="panel panel-trend"),
+        html.Section([panel_title("categories", lang), html.Div(
+            panels.build_categories(names, figures, lang), id="wall-categories",
+            className="cats")], className="panel panel-cats"),
+    ], id="wall-root", className=f"wall wall-{level}", lang="zh-CN" if lang == "zh" else "en",
+        **{"data-area": str(area.id)})
+
+
+def panel_title(key: str, lang: str) -> html.H2:
+    return html.H2(t(key, lang), className="panel-title")
+
+
+def city_wall(lang: str | None = None, **_):
+    return build_wall(AreaLevel.CITY, None, pick_language(lang, current_app.config["WALL_LANGUAGE"]))
+
+
+def town_wall(code: str | None = None, lang: str | None = None, **_):
+    return build_wall(AreaLevel.TOWN, code, pick_language(lang, current_app.config["WALL_LANGUAGE"]))
+
+
+def village_wall(code: str | None = None, lang: str | None = None, **_):
+    return build_wall(AreaLevel.VILLAGE, code,
+                      pick_language(lang, current_app.config["WALL_LANGUAGE"]))
+
+
+def register_wall_pages(app: dash.Dash) -> None:
+    dash.register_page("wall_city", path="/wall", layout=city_wall, title="指挥大屏 · 市级")
+    dash.register_page("wall_town", path_template="/wall/town/<code>", layout=town_wall,
+                       title="指挥大屏 · 镇街")
+    dash.register_page("wall_village", path_template="/wall/village/<code>", layout=village_wall,
+                       title="指挥大屏 · 村（社区）")
+    register_wall_callbacks(app)
+
+
+def register_wall_callbacks(app: dash.Dash) -> None:
+    @app.callback(Output("wall-kpis", "children"), Output("wall-board", "children"),
+                  Output("wall-feed", "data"), Output("wall-feed-list", "children"),
+                  Input("wall-signal", "data"), State("wall-area", "data"),
+                  State("wall-feed", "data"), prevent_initial_call=True)
+    def refresh_live(signal, area, feed):
+        services, names, lang = get_services(), get_names(), area["lang"]
+        try:
+            live = data.read_live(services.redis, names, area["area_id"], lang, utcnow())
+            if (signal or {}).get("resync"):
+                with services.sessions() as session:
+                    feed = data.list_feed(session, names, area["level"], area["area_id"], lang)
+            elif (signal or {}).get("reports"):
+                feed = data.add_to_feed(services.redis, names, feed or [], signal["reports"], lang)
+        except REDIS_DOWN:
+            return no_update, no_update, no_update, no_update
+        return (panels.build_headlines(live["headlines"], lang), panels.build_board(live["board"], lang),
+                feed, panels.build_feed(feed, lang))
+
+    @app.callback(Output("wall-map", "figure"), Output("wall-trend", "figure"),
+                  Output("wall-categories", "children"), Input("wall-slow", "n_intervals"),
+                  Input("wall-map-mode", "value"), Input("wall-scale", "data"),
+                  State("wall-area", "data"), prevent_initial_call=True)
+    def refresh_slow(_tick, mode, scale, area):
+        services, names, lang = get_services(), get_names(), area["lang"]
+        scale = float(scale or 1)
+        try:
+            values = read_map_values(services.redis, area["area_id"], area["level"], mode)
+            figures = read_wall_figures(services.redis, area["area_id"])
+        except REDIS_DOWN:
+            return no_update, no_update, no_update
+        with services.sessions() as session:
+            ids = load_children_map(session, area["area_id"]).ids
+        patch = map_patch(values, ids, mode, lang)
+        if dash.ctx.triggered_id == "wall-scale":
+            patch["layout"]["font"]["size"] = round(panels.BASE_FONT * scale)
+        return (patch, panels.build_trend(figures, lang, scale),
+                panels.build_categories(names, figures, lang))
+
+    @app.callback(Output("nav", "href"), Input("wall-map", "clickData"), State("wall-area", "data"),
+                  prevent_initial_call=True)
+    def drill_down(click, area):
+        child = CHILD_LEVEL.get(area["level"])
+        points = (click or {}).get("points") or []
+        if child not in WALL_PATHS or not points:
+            return no_update
+        code = points[0].get("customdata") or points[0].get("location")
+        if isinstance(code, list):
+            code = code[0]
+        return wall_href(child, str(code), area["lang"])
+
+    app.clientside_callback(
+        "function(area) { return Math.max(1, window.innerWidth / 1920); }",
+        Output("wall-scale", "data"), Input("wall-area", "data"))
+

@@ -1,0 +1,135 @@
+"""The wall's panels as Dash components, from the plain data of `dashboard.wall.data`.
+
+Countdowns, the clock and "updated N s ago" are written by assets/wall.js every second:
+the server renders each countdown as an empty span carrying its deadline (`data-due`), and
+React never puts text in it, so the script's text is never fought over.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import plotly.graph_objects as go
+from dash import html
+
+from dashboard.wall.data import Headline
+from dashboard.wall.i18n import name_of, t
+from dashboard.wall.names import Names
+from models.sla import CITY_ZONE
+
+INK = "#e8eef7"
+MUTED = "#8fa3bf"
+GRID = "#24324a"
+THIS_WEEK = "#38bdf8"
+LAST_WEEK = "#64748b"
+BASE_FONT = 15  # px at 1920 wide; multiplied by the screen's scale
+
+
+def format_value(h: Headline, lang: str) -> str:
+    if h.value is None:
+        return t("no_figure", lang)
+    return f"{h.value * 100:.1f}%" if h.is_rate else f"{h.value:,}"
+
+
+def build_delta(h: Headline, lang: str) -> html.Div:
+    """The change against last week: arrow, amount, and a colour that says good or bad."""
+    if h.value is None or h.last_week is None:
+        return html.Div(t("vs_last_week", lang) + " —", className="kpi-delta flat")
+    change = h.value - h.last_week
+    if h.is_rate:
+        amount = f"{abs(change) * 100:.1f} " + ("个百分点" if lang == "zh" else "pts")
+    else:
+        amount = f"{abs(change):,}"
+    if abs(change) < 1e-9:
+        return html.Div(f"{t('vs_last_week', lang)} ＝", className="kpi-delta flat")
+    better = (change > 0) == h.higher_is_better
+    arrow = "▲" if change > 0 else "▼"
+    return html.Div(f"{t('vs_last_week', lang)} {arrow} {amount}",
+                    className=f"kpi-delta {'good' if better else 'bad'}")
+
+
+def build_headlines(headlines: list[Headline], lang: str) -> list:
+    return [html.Div([
+        html.Div(t(h.key, lang), className="kpi-label"),
+        html.Div(format_value(h, lang), className="kpi-value", id=f"kpi-{h.key}"),
+        build_delta(h, lang),
+    ], className=f"kpi kpi-{h.key}") for h in headlines]
+
+
+def local_time(iso: str | None, fmt: str = "%H:%M:%S") -> str:
+    if not iso:
+        return "—"
+    return datetime.fromisoformat(iso).astimezone(CITY_ZONE).strftime(fmt)
+
+
+def build_board(rows: list[dict], lang: str) -> list:
+    if not rows:
+        return [html.Div(t("board.empty", lang), className="empty")]
+    return [html.Div([
+        html.Div([html.Span(row["item"], className="board-item"),
+                  html.Span(row["area"], className="board-area")], className="board-what"),
+        html.Div(t(f"stage.{row['stage']}", lang) if row["stage"] else "", className="board-stage"),
+        html.Div([html.Span(className="countdown", **{"data-due": row["due"] or ""}),
+                  html.Div(local_time(row["due"], "%m-%d %H:%M"), className="board-due")],
+                 className="board-clock"),
+        html.Div(t("board.alarm", lang), className="board-alarm") if row["alarm"] else None,
+    ], className="board-row" + (" flash" if row["alarm"] else ""),
+        **{"data-incident": str(row["id"]), "data-band": row["band"],
+           "data-due": row["due"] or "", "data-warn": row["warn"] or ""})
+        for row in rows]
+
+
+def build_feed(entries: list[dict], lang: str) -> list:
+    if not entries:
+        return [html.Div(t("feed.empty", lang), className="empty")]
+    return [html.Div([
+        html.Div([html.Span(local_time(e["at"], "%H:%M"), className="feed-time"),
+                  html.Span(e["item"], className="feed-item")], className="feed-head"),
+        html.Div(e["area"], className="feed-area"),
+        html.Div(e["text"], className="feed-text"),
+    ], className="feed-entry", **{"data-incident": str(e["id"])}) for e in entries]
+
+
+def _style(fig: go.Figure, scale: float) -> go.Figure:
+    fig.update_layout(
+        paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": INK, "size": round(BASE_FONT * scale)},
+        margin={"l": round(8 * scale), "r": round(8 * scale), "t": round(6 * scale),
+                "b": round(6 * scale)},
+        dragmode=False, hovermode=False, showlegend=False, uirevision="wall")
+    return fig
+
+
+def build_categories(names: Names, figures: dict | None, lang: str, rows: int = 8) -> list:
+    """Today's reports by category, largest first, as HTML bars (large text, no plot needed),
+    with last week's count as a marker on the same scale."""
+    entries = ((figures or {}).get("categories") or [])[:rows]
+    if not entries:
+        return [html.Div(t("no_figure", lang), className="empty")]
+    top = max(max(e["today"], e["last_week"]) for e in entries) or 1
+    return [html.Div([
+        html.Div(name_of(c, lang) if (c := names.category(e["category_id"])) else "?",
+                 className="cat-name"),
+        html.Div([html.Div(className="cat-bar", style={"width": f"{100 * e['today'] / top:.1f}%"}),
+                  html.Div(className="cat-last", style={"left": f"{100 * e['last_week'] / top:.1f}%"},
+                           title=f"{t('trend.last_week', lang)}: {e['last_week']}")],
+                 className="cat-track"),
+        html.Div(f"{e['today']:,}", className="cat-count"),
+    ], className="cat-row") for e in entries]
+
+
+def build_trend(figures: dict | None, lang: str, scale: float = 1.0) -> go.Figure:
+    """Reports per hour over the last 24 hours, against the same hours a week before."""
+    trend = (figures or {}).get("trend") or {"hours": [], "this_week": [], "last_week": []}
+    hours = [local_time(h, "%H时" if lang == "zh" else "%H:00") for h in trend["hours"]]
+    fig = go.Figure()
+    fig.add_scatter(x=hours, y=trend["last_week"], mode="lines", name=t("trend.last_week", lang),
+                    line={"color": LAST_WEEK, "width": round(3 * scale), "dash": "dot"})
+    fig.add_scatter(x=hours, y=trend["this_week"], mode="lines", name=t("trend.this_week", lang),
+                    line={"color": THIS_WEEK, "width": round(4 * scale)}, fill="tozeroy",
+                    fillcolor="rgba(56,189,248,0.12)")
+    fig.update_xaxes(showgrid=False, nticks=8, tickfont={"color": MUTED})
+    fig.update_yaxes(gridcolor=GRID, rangemode="tozero", tickfont={"color": MUTED})
+    fig = _style(fig, scale)
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "x": 0, "y": 1.12,
+                                               "font": {"color": MUTED}})
+    return fig
