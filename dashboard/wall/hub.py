@@ -179,8 +179,9 @@ class LiveHub:
         status = {"live": connected, "resync": connected}
         for sub in self._all():
             sub.push_status(status)
-        log.log(logging.INFO if connected else logging.WARNING,
-                "wall hub %s Redis", "reconnected to" if connected else "lost")
+        if not self._stop.is_set():
+            log.log(logging.INFO if connected else logging.WARNING,
+                    "wall hub %s Redis", "connected to" if connected else "lost")
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -1,0 +1,162 @@
+"""The wall in a real headless Chromium, against the real app over HTTP, the real Redis and
+a copy of the reference city.
+
+Incidents go in through the HTTP API, as a field app would send them; breaches come from
+the SLA sweeper run with a clock set past the deadline (the only thing mocked: time).
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from models.area import Area
+from models.db import make_session_factory
+from models.incident import Incident
+from tests.browser.support import list_rendered_fonts, save_screenshot
+from workers.sla import sweep_breaches
+
+CITY, TOWN, VILLAGE, OTHER_TOWN = "441900", "441900004", "441900004002", "441900003"
+GRID = "441900004002001"  # in TOWN and VILLAGE (tests.api_support.GRID)
+WALLS = {"city": "/wall", "town": f"/wall/town/{TOWN}", "village": f"/wall/village/{VILLAGE}"}
+LIVE_TIMEOUT_MS = 10_000
+
+
+def name_of(server, code: str) -> str:
+    with server.engine.connect() as conn:
+        name = conn.scalar(select(Area.name_zh).where(Area.code == code))
+    assert name, f"the reference city has no area {code}"
+    return name
+
+
+def open_wall(page, server, path: str):
+    page.goto(server.url + path)
+    page.wait_for_selector("#wall-root")
+    page.wait_for_function("window.gridWall && window.gridWall.isLive()", timeout=LIVE_TIMEOUT_MS)
+    return page
+
+
+def feed_entry(incident_id: int) -> str:
+    return f'#wall-feed-list .feed-entry[data-incident="{incident_id}"]'
+
+
+def board_row(incident_id: int) -> str:
+    return f'#wall-board .board-row[data-incident="{incident_id}"]'
+
+
+def test_each_wall_shows_its_area_in_chinese_on_one_screen(live_server, page, page_log):
+    for kind, path in WALLS.items():
+        open_wall(page, live_server, path)
+        code = {"city": CITY, "town": TOWN, "village": VILLAGE}[kind]
+        assert page.inner_text(".wall-name") == name_of(live_server, code)
+        assert page.inner_text(".kpi-reported .kpi-label") == "今日上报"
+        fonts = list_rendered_fonts(page, ".wall-name")
+        assert any("CJK" in family for family in fonts), f"no CJK font drew the name: {fonts}"
+        page.wait_for_selector("#wall-map .choroplethlocation")  # the real boundaries, drawn
+        size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight,"
+                             " innerWidth, innerHeight]")
+        assert size[0] <= size[2] and size[1] <= size[3], f"{kind} wall scrolls: {size}"
+        assert save_screenshot(page, f"wall-{kind}").stat().st_size > 10_000
+    assert page_log.list_external(live_server.url) == [], "the wall must need no internet"
+    assert not page_log.page_errors, str(page_log)
+
+
+def test_the_wall_scales_to_4k_and_speaks_english_by_setting(live_server, page):
+    page.set_viewport_size({"width": 3840, "height": 2160})
+    open_wall(page, live_server, "/wall?lang=en")
+    assert page.inner_text(".kpi-reported .kpi-label") == "Reported today"
+    size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert size == [3840, 2160], f"the 4K wall scrolls: {size}"
+    big = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    small = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
+    assert abs(big / small - 2) < 0.01, f"numerals should double at 4K: {small}px -> {big}px"
+    save_screenshot(page, "wall-city-en")
+
+
+def test_a_report_reaches_its_city_town_and_village_walls_and_no_other(live_server, page):
+    pages = {}
+    for name, path in {**WALLS, "other": f"/wall/town/{OTHER_TOWN}"}.items():
+        pages[name] = page if name == "city" else page.context.new_page()
+        open_wall(pages[name], live_server, path)
+    before = pages["town"].inner_text(".kpi-reported .kpi-value")
+    incident = live_server.report(description="<b>楼道</b>堆放杂物<script>window.pwned=1</script>")
+    for name in WALLS:
+        entry = pages[name].wait_for_selector(feed_entry(incident["id"]), timeout=LIVE_TIMEOUT_MS)
+        assert "楼道" in entry.inner_text() and "<b>" in entry.inner_text(), "text shows as text"
+    assert pages["town"].inner_text(".kpi-reported .kpi-value") == str(int(before.replace(",", "")) + 1)
+    # Once the three walls have it, the other town's has had every chance to show it too.
+    pages["other"].wait_for_timeout(1000)
+    assert pages["other"].query_selector(feed_entry(incident["id"])) is None
+    assert pages["other"].evaluate("window.pwned") is None
+
+
+def test_a_breach_flashes_until_a_shift_lead_acknowledges_it(live_server, page):
+    town = page.context.new_page()
+    open_wall(page, live_server, "/wall")
+    open_wall(town, live_server, f"/wall/town/{TOWN}")
+    incident = live_server.report()
+    sessions = make_session_factory(live_server.engine)
+    with sessions() as session:
+        due = session.get(Incident, incident["id"]).due_at
+    assert due is not None, "a new report runs the accept clock"
+    sweep_breaches(sessions, live_server.redis, now=due + timedelta(seconds=1))
+    for wall in (page, town):
+        flashing = wall.wait_for_selector(board_row(incident["id"]) + ".flash", timeout=LIVE_TIMEOUT_MS)
+        assert flashing.get_attribute("data-band") == "red"
+        assert wall.evaluate("(el) => getComputedStyle(el).animationName", flashing) == "breach-flash"
+    save_screenshot(page, "wall-city-breach")
+    with sessions() as session:
+        version = session.get(Incident, incident["id"]).version
+    live_server.act(incident["id"], "ack-alarm", expected_version=version)
+    for wall in (page, town):
+        wall.wait_for_selector(board_row(incident["id"]) + ":not(.flash)", timeout=LIVE_TIMEOUT_MS)
+        assert wall.query_selector(board_row(incident["id"]) + " .board-alarm") is None
+
+
+def test_the_banner_shows_when_redis_stops_and_clears_when_it_is_back(make_live_server, own_redis, page):
+    server = make_live_server(redis_server=own_redis)
+    open_wall(page, server, f"/wall/town/{TOWN}")
+    assert not page.is_visible("#wall-banner")
+    own_redis.stop()
+    page.wait_for_selector("#wall-banner", state="visible", timeout=5_000)  # the issue's 5 s
+    assert page.get_attribute("html", "data-live") == "down"
+    lost = server.report(description="停电期间上报的事件")  # committed; Redis cannot hear of it
+    own_redis.start()
+    page.wait_for_selector("#wall-banner", state="hidden", timeout=LIVE_TIMEOUT_MS * 2)
+    after = server.report(description="恢复之后上报的事件")  # its relay pass also applies `lost`
+    page.wait_for_selector(feed_entry(after["id"]), timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector(feed_entry(lost["id"]), timeout=LIVE_TIMEOUT_MS)
+
+
+def test_clicking_an_area_on_the_map_opens_its_wall(live_server, page):
+    open_wall(page, live_server, "/wall")
+    for child_path in ("/wall/town/", "/wall/village/"):
+        before = page.url
+        click_largest_area(page)
+        page.wait_for_url(lambda url, p=child_path: p in url, timeout=LIVE_TIMEOUT_MS)
+        code = page.url.rsplit("/", 1)[-1]
+        page.wait_for_function("(name) => document.querySelector('.wall-name')?.innerText === name",
+                               arg=name_of(live_server, code), timeout=LIVE_TIMEOUT_MS)
+        page.wait_for_function("(code) => window.gridWall.area() !== null", arg=code)
+        assert page.url != before
+    page.click(".wall-up")  # and back up one level
+    page.wait_for_url(lambda url: "/wall/town/" in url, timeout=LIVE_TIMEOUT_MS)
+
+
+def click_largest_area(page) -> None:
+    page.wait_for_selector("#wall-map .choroplethlocation")
+    box = page.evaluate("""() => {
+        let best = null;
+        for (const path of document.querySelectorAll('#wall-map .choroplethlocation')) {
+            const r = path.getBoundingClientRect();
+            if (!best || r.width * r.height > best.width * best.height) best = r;
+        }
+        return {x: best.x + best.width / 2, y: best.y + best.height / 2};
+    }""")
+    deadline = time.monotonic() + 5
+    page.mouse.move(box["x"], box["y"])
+    while time.monotonic() < deadline and page.query_selector(".hoverlayer .hovertext") is None:
+        page.wait_for_timeout(100)
+    page.mouse.click(box["x"], box["y"])
