@@ -19,6 +19,7 @@ from dashboard.api.publisher import LivePublisher
 from dashboard.api.reference import Reference
 from dashboard.delivery import install_delivery
 from dashboard.wall.hub import LiveHub
+from dashboard.wall.i18n import LANGUAGES
 from dashboard.wall.names import Names
 from dashboard.wall.pages import register_wall_pages
 from dashboard.wall.stream import make_stream_blueprint
@@ -124,10 +125,17 @@ def create_app(database_url: str | None = None, redis_url: str | None = None,
 
 
 def config_from_env() -> dict[str, Any]:
-    """Settings for the entry points: LIVE_PUBLISH (sync or background), LIVE_PUBLISH_DELAY_MS."""
+    """Settings for the entry points: LIVE_PUBLISH (sync or background), LIVE_PUBLISH_DELAY_MS,
+    WALL_LANGUAGE (zh or en)."""
     config: dict[str, Any] = {}
     if settings.env_str("LIVE_PUBLISH"):
         config["LIVE_PUBLISH"] = settings.env_str("LIVE_PUBLISH")
+    language = settings.env_str("WALL_LANGUAGE")
+    if language:
+        if language not in LANGUAGES:
+            raise settings.SettingsError(f"WALL_LANGUAGE must be one of {', '.join(LANGUAGES)}, "
+                                         f"not {language!r}")
+        config["WALL_LANGUAGE"] = language
     if settings.env_str("LIVE_PUBLISH_DELAY_MS"):
         config["LIVE_PUBLISH_DELAY"] = settings.env_int("LIVE_PUBLISH_DELAY_MS", 30, minimum=0) / 1000
     return config

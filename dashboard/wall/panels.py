@@ -122,6 +122,11 @@ def build_trend(figures: dict | None, lang: str, scale: float = 1.0) -> go.Figur
     trend = (figures or {}).get("trend") or {"hours": [], "this_week": [], "last_week": []}
     hours = [local_time(h, "%H时" if lang == "zh" else "%H:00") for h in trend["hours"]]
     fig = go.Figure()
+    if not hours:  # the minute job has not run yet: say so rather than draw empty axes
+        fig.add_annotation(text=t("no_figure", lang), showarrow=False, font={"color": MUTED})
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return _style(fig, scale)
     fig.add_scatter(x=hours, y=trend["last_week"], mode="lines", name=t("trend.last_week", lang),
                     line={"color": LAST_WEEK, "width": round(3 * scale), "dash": "dot"})
     fig.add_scatter(x=hours, y=trend["this_week"], mode="lines", name=t("trend.this_week", lang),

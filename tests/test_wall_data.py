@@ -1,0 +1,130 @@
+"""What a wall reads and how it is delivered, without a browser: the board's order, the
+headline numbers, the feed, and the HTTP side (compression, plotly's geo bundle, timing).
+
+Real SQLite file and real redis-server; incidents go through the lifecycle functions and
+the relay, with explicit times (the clock is the only thing set by hand).
+"""
+from __future__ import annotations
+
+import gzip
+from datetime import timedelta
+
+import pytest
+from plotly.offline import get_plotlyjs_version
+
+from dashboard.delivery import PLOTLY_GEO
+from dashboard.wall import data, panels
+from dashboard.wall.names import Names
+from models import lifecycle
+from models.actor import Actor
+from models.db import make_session_factory
+from tests.api_support import api, client  # noqa: F401, F811  (fixtures)
+from tests.factories import T0, make_incident, make_world
+from workers.live import publish_committed
+
+SLA = Actor.system("sla")
+
+
+@pytest.fixture
+def world(session):
+    return make_world(session)
+
+
+@pytest.fixture
+def names(engine):
+    return Names(make_session_factory(engine))
+
+
+def relay(engine, redis) -> None:
+    publish_committed(make_session_factory(engine), redis)
+
+
+def test_the_board_puts_new_breaches_first_then_what_can_still_be_saved():
+    at = T0
+    alarm_old = {"id": 1, "alarm_at": at, "due_at": at}
+    alarm_new = {"id": 2, "alarm_at": at + timedelta(minutes=5), "due_at": at}
+    late = {"id": 3, "alarm_at": None, "due_at": at}
+    soon = {"id": 4, "alarm_at": None, "due_at": at + timedelta(hours=1)}
+    escalated = {"id": 5, "alarm_at": at + timedelta(minutes=9), "due_at": at + timedelta(hours=2)}
+    board = data.pick_board([alarm_new, late, alarm_old], [soon, escalated], rows=4)
+    assert [i["id"] for i in board] == [5, 2, 1, 4]
+
+
+def test_the_wall_reads_counts_board_and_alarms_from_redis(session, engine, redis, world, names):
+    kept = make_incident(session, world, now=T0)
+    breached = make_incident(session, world, now=T0 + timedelta(minutes=1))
+    elsewhere = make_incident(session, world, grid="B1a", now=T0 + timedelta(minutes=2))
+    session.commit()
+    now = breached.due_at + timedelta(seconds=30)
+    lifecycle.breach(session, breached, SLA, expected_version=breached.version,
+                     stage=breached.due_stage, deadline=breached.due_at, now=now)
+    session.commit()
+    relay(engine, redis)
+    town = world.areas["A"].id
+    live = data.read_live(redis, names, town, "zh", now)
+    counts = {h.key: h.value for h in live["headlines"]}
+    assert counts["open"] == 2, "two open incidents in town A (the third is in town B)"
+    assert counts["overdue"] >= 1
+    assert [row["id"] for row in live["board"]][0] == breached.id
+    assert live["board"][0]["alarm"] and live["board"][0]["band"] == "red"
+    assert {row["id"] for row in live["board"]} == {kept.id, breached.id}
+    assert elsewhere.id not in {row["id"] for row in data.read_live(
+        redis, names, world.areas["A1"].id, "zh", now)["board"]}
+
+
+def test_the_feed_adds_new_reports_on_top_once_and_keeps_its_length(session, engine, redis, world,
+                                                                    names):
+    first = make_incident(session, world, description="<script>alert(1)</script>楼道堆放杂物")
+    second = make_incident(session, world, now=T0 + timedelta(minutes=1), description="噪音扰民")
+    session.commit()
+    relay(engine, redis)
+    feed = data.add_to_feed(redis, names, [], [first.id], "zh")
+    feed = data.add_to_feed(redis, names, feed, [first.id, second.id, 999_999], "zh", rows=5)
+    assert [e["id"] for e in feed] == [second.id, first.id], "newest first, no repeats, unknown skipped"
+    assert feed[1]["text"].startswith("<script>"), "text is kept as text; Dash renders it escaped"
+    assert len(data.add_to_feed(redis, names, feed, [second.id], "zh", rows=1)) == 1
+    from_sql = data.list_feed(session, names, "town", world.areas["A"].id, "zh")
+    assert [e["id"] for e in from_sql] == [second.id, first.id]
+
+
+@pytest.mark.parametrize(("key", "value", "before", "expected"), [
+    ("overdue", 12, 8, "bad"), ("overdue", 3, 8, "good"),
+    ("on_time_rate", 0.9, 0.8, "good"), ("reported", 5, None, "flat"), ("open", 4, 4, "flat"),
+])
+def test_the_change_against_last_week_says_whether_it_is_good(key, value, before, expected):
+    rate = key.endswith("rate")
+    headline = data.Headline(key, value, before, is_rate=rate, higher_is_better=rate)
+    assert expected in panels.build_delta(headline, "zh").className
+
+
+def test_the_wall_serves_plotly_geo_compressed_and_the_same_version_as_dash(api, client):
+    assert f"v{get_plotlyjs_version()}" in PLOTLY_GEO.read_text()[:200], \
+        "vendor/ must hold the geo bundle of the plotly.js version Dash ships"
+    answer = client.get("/_dash-component-suites/plotly/package_data/plotly.v7_1_0m1.min.js",
+                        headers={"Accept-Encoding": "gzip, br"})
+    assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(answer.get_data()) == PLOTLY_GEO.read_bytes()
+    assert len(answer.get_data()) < 600_000
+
+
+def test_the_event_stream_is_never_compressed_and_answers_carry_server_timing(api, client):
+    from sqlalchemy import select
+
+    from models.area import Area
+    with api.server.extensions["grid"].sessions() as session:
+        city = session.scalar(select(Area.id).where(Area.level == "city"))
+    stream = client.get(f"/wall/stream/{city}", headers={"Accept-Encoding": "gzip, br"},
+                        buffered=False)
+    assert "Content-Encoding" not in stream.headers
+    assert b"event: hello" in next(stream.response)
+    stream.close()
+    page = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("Content-Encoding") == "gzip"
+    assert page.headers["Server-Timing"].startswith("app;dur=")
+
+
+def test_a_wall_for_an_unknown_area_says_so(api, client):
+    from dashboard.wall.pages import town_wall
+    with api.server.test_request_context("/wall/town/nope"):
+        page = town_wall(code="nope")
+    assert page.className == "wall-missing" and "没有这个区域" in str(page.children)
