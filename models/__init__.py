@@ -6,11 +6,11 @@ from models.area import Area
 from models.base import Base
 from models.catalogue import Category, Item, SlaRule
 from models.incident import Breach, Incident, IncidentEvent
-from models.org import Department, Staff, department_item
+from models.org import Department, ShiftHandover, Staff, department_item
 from models.metrics import DailyDepartmentMetric, DailyMetric  # noqa: F401  (registers the daily-metric tables)
 from models.token import ApiToken  # noqa: F401  (registers the api_token table)
 
 __all__ = [
     "Area", "Base", "Breach", "Category", "Department", "Incident", "IncidentEvent",
-    "Item", "SlaRule", "Staff", "department_item",
+    "Item", "SlaRule", "ShiftHandover", "Staff", "department_item",
 ]

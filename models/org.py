@@ -1,11 +1,14 @@
 """Departments and staff."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, str_enum
 from models.enums import AreaLevel, Role
+from models.types import UTCDateTime
 
 department_item = Table(
     "department_item",
@@ -42,3 +45,25 @@ class Staff(Base):
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # argon2id (dashboard/auth/passwords.py); None: this person cannot log in.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShiftHandover(Base):
+    """One shift handed over at a centre: the outgoing lead's summary and notes, and the
+    incoming lead's acknowledgement. Both steps are recorded; the summary is frozen as written."""
+
+    __tablename__ = "shift_handover"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    outgoing_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    shift_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    shift_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    # {"new", "closed", "open", "overdue", "escalated", ...} counted over the shift
+    summary: Mapped[dict] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    incoming_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

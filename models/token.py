@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Index, String, select
+from sqlalchemy import ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Base
@@ -29,6 +29,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set: the token acts as this person (their role and jurisdiction). None: an intake
+    # client, a trusted system (importer, gateway, simulator) acting as Actor.system.
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 def hash_token(token: str) -> str:
