@@ -17,6 +17,9 @@ from dashboard.api.errors import register_error_handlers
 from dashboard.api.open311 import make_open311_blueprint
 from dashboard.api.publisher import LivePublisher
 from dashboard.api.reference import Reference
+from dashboard.auth.access import current_actor, list_pages
+from dashboard.auth.login import get_home, install_auth
+from dashboard.auth.ui import build_user_bar
 from dashboard.delivery import install_delivery
 from dashboard.wall.hub import LiveHub
 from dashboard.wall.i18n import LANGUAGES
@@ -75,6 +78,7 @@ def make_server(database_url: str | None, redis_url: str | None, config: dict[st
     server.register_blueprint(make_open311_blueprint())
     for prefix in ("/api", "/open311"):  # other versions: JSON 404s, not the Dash page
         server.add_url_rule(f"{prefix}/<path:rest>", f"{prefix[1:]}_not_found", not_found)
+    install_auth(server, redis_url or settings.redis_url())
     return server
 
 
@@ -100,11 +104,18 @@ INDEX = """<!DOCTYPE html>
 
 
 def build_home(**_) -> html.Div:
+    """The front door: who you are and the screens your role opens, or the way to log in."""
+    actor = current_actor()
+    if actor is None:
+        body = [html.P(html.A("登录 / Log in", href="/login?next=/"))]
+    else:
+        body = [build_user_bar(actor, "zh"),
+                html.Ul([html.Li(dcc.Link(label, href=href)) for label, href in (
+                    ("指挥大屏 Wall", get_home(actor) if actor.role == "operator" else "/wall"),
+                    ("值班长工作台 Console", "/console"), ("领导指标 Metrics", "/metrics"))
+                    if href.split("?")[0].split("/")[1] in list_pages(actor)])]
     return html.Div([
-        html.H1("网格化管理指挥调度"),
-        html.P([dcc.Link("市级指挥大屏 /wall", href="/wall"), "（English: ",
-                dcc.Link("/wall?lang=en", href="/wall?lang=en"), "）"]),
-        html.P("值班长工作台和指标页面将在后续版本上线。"),
+        html.H1("网格化管理指挥调度"), *body,
         html.P(["事件上报接口：", html.Code("/api/v1"), "（接口文档 ",
                 html.A("/api/v1/openapi.json", href="/api/v1/openapi.json"), "）；Open311：",
                 html.Code("/open311/v2")]),

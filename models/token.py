@@ -1,5 +1,5 @@
-"""API tokens for intake clients. Only the SHA-256 of a token is stored; the token itself
-is shown once, when it is made, and cannot be read back."""
+"""API tokens, for intake clients or acting as one person. Only the SHA-256 of a token is
+stored; the token itself is shown once, when it is made, and cannot be read back."""
 from __future__ import annotations
 
 import hashlib
@@ -38,12 +38,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str, *, now: datetime | None = None) -> str:
-    """Store a new token's hash under `name` and return the token (the only time it exists)."""
+def create_token(session: Session, name: str, *, staff_id: int | None = None,
+                 now: datetime | None = None) -> str:
+    """Store a new token's hash under `name` and return the token (the only time it exists).
+    With `staff_id` the token acts as that person (their role and jurisdiction)."""
     if not NAME.match(name or ""):
         raise Invalid("name", "a token name is 1-28 characters: a-z, 0-9, '.', '_' or '-'")
     token = secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, token_hash=hash_token(token), created_at=now or utcnow()))
+    session.add(ApiToken(name=name, token_hash=hash_token(token), created_at=now or utcnow(),
+                         staff_id=staff_id))
     session.flush()
     return token
 

@@ -60,6 +60,11 @@ def _run(args, session):
 
         build_city(session, args.seed if args.command == "city" else 2024, progress=progress)
         session.commit()
+    if args.command in ("city", "ensure"):
+        from dashboard.auth.accounts import set_demo_passwords
+
+        set_demo_passwords(session)  # GRID_DEMO_PASSWORD; only accounts with no password yet
+        session.commit()
     if args.command == "history":
         from seed.history import generate_history
 

@@ -2,19 +2,30 @@
 
 `api` is the real app (create_app) on a fresh copy of the reference city and the real
 redis-server; `client` is Flask's test client; `token` an API token stored as its hash.
+`login_client(client, username)` logs the test client in through the real login form
+(the demo accounts' password is DEMO_PASSWORD) and returns the X-CSRFToken header its
+writes need; `logged_in_request(api, username)` is a request context with that person
+logged in, for calling layout functions directly.
 `written(api)` takes a snapshot of everything a request could write: incident and event
 counts and the newest event id in SQL, and every Redis key with its serialised value.
 """
 from __future__ import annotations
 
+import re
+import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 import redis as redis_lib
+from flask_login import login_user
 from sqlalchemy import func, select
 
 from dashboard.app import create_app, dispose
+from dashboard.auth.accounts import DEMO_PASSWORD, get_staff
+from dashboard.auth.logins import LoginUser, start_login
 from models import Incident, IncidentEvent
+from models.actor import Actor
 from models.db import make_session_factory
 from models.token import create_token, revoke_tokens
 
@@ -28,7 +39,8 @@ def url_of(engine) -> str:
 
 
 def make_api(engine, redis_url: str, **config):
-    settings = {"LIVE_PUBLISH": "sync", "API_TOKEN_CACHE_SECONDS": 0, **config}
+    settings = {"LIVE_PUBLISH": "sync", "API_TOKEN_CACHE_SECONDS": 0,
+                "SECRET_KEY": secrets.token_hex(32), **config}
     return create_app(database_url=url_of(engine), redis_url=redis_url, config=settings)
 
 
@@ -44,11 +56,42 @@ def client(api):
     return api.server.test_client()
 
 
-def make_token(engine, name: str = "field-app") -> str:
+def make_token(engine, name: str = "field-app", *, user: str | None = None) -> str:
+    """An API token; with `user` (a username) it acts as that person."""
     with make_session_factory(engine)() as session:
-        token = create_token(session, name)
+        token = create_token(session, name, staff_id=user and get_staff(session, user).id)
         session.commit()
     return token
+
+
+def read_csrf_field(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no csrf_token field"
+    return found.group(1)
+
+
+def login_client(client, username: str, password: str = DEMO_PASSWORD, *, remember: bool = False) -> dict:
+    """Log in through GET and POST /login as a browser would; returns {"X-CSRFToken": ...}
+    for the session's writes (read from the cookie an HTML page sets, as Dash does)."""
+    token = read_csrf_field(client.get("/login").get_data(as_text=True))
+    form = {"csrf_token": token, "username": username, "password": password}
+    answer = client.post("/login", data={**form, **({"remember": "1"} if remember else {})})
+    assert answer.status_code == 303, f"login as {username} answered {answer.status_code}"
+    client.get("/login")
+    return {"X-CSRFToken": client.get_cookie("_csrf_token").value}
+
+
+@contextmanager
+def logged_in_request(api, username: str, path: str = "/"):
+    """A request context in which `username` is logged in (a real login record in Redis)."""
+    services = api.server.extensions["grid"]
+    with services.sessions() as session:
+        staff = get_staff(session, username)
+        actor, stored = Actor.from_staff(staff), staff.password_hash
+    login_id = start_login(services.redis, actor.id, stored, remember=False)
+    with api.server.test_request_context(path):
+        login_user(LoginUser(actor, username, login_id))
+        yield actor
 
 
 def revoke_token(engine, name: str) -> None:

@@ -115,6 +115,7 @@ def session(engine):
 @pytest.fixture(scope="session")
 def city_template(tmp_path_factory, postgres):
     """The reference city, built once per run; tests get copies."""
+    from dashboard.auth.accounts import DEMO_PASSWORD, set_demo_passwords
     from seed.city import build_city
 
     if postgres is None:
@@ -125,6 +126,7 @@ def city_template(tmp_path_factory, postgres):
     models.Base.metadata.create_all(engine)
     with make_session_factory(engine)() as session:
         build_city(session, seed=2024, progress=False)
+        set_demo_passwords(session, DEMO_PASSWORD)  # as `seed ensure` does: demo logins work
         session.commit()
     engine.dispose()
     yield url

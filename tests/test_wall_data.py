@@ -18,7 +18,7 @@ from dashboard.wall.names import Names
 from models import lifecycle
 from models.actor import Actor
 from models.db import make_session_factory
-from tests.api_support import api, client  # noqa: F401, F811  (fixtures)
+from tests.api_support import api, client, logged_in_request, login_client  # noqa: F401, F811
 from tests.factories import T0, make_incident, make_world
 from workers.live import publish_committed
 
@@ -113,6 +113,7 @@ def test_the_event_stream_is_never_compressed_and_answers_carry_server_timing(ap
     from models.area import Area
     with api.server.extensions["grid"].sessions() as session:
         city = session.scalar(select(Area.id).where(Area.level == "city"))
+    login_client(client, "city-operator-1")
     stream = client.get(f"/wall/stream/{city}", headers={"Accept-Encoding": "gzip, br"},
                         buffered=False)
     assert "Content-Encoding" not in stream.headers
@@ -125,6 +126,6 @@ def test_the_event_stream_is_never_compressed_and_answers_carry_server_timing(ap
 
 def test_a_wall_for_an_unknown_area_says_so(api, client):
     from dashboard.wall.pages import town_wall
-    with api.server.test_request_context("/wall/town/nope"):
+    with logged_in_request(api, "city-operator-1", "/wall/town/nope"):
         page = town_wall(code="nope")
     assert page.className == "wall-missing" and "没有这个区域" in str(page.children)

@@ -13,7 +13,7 @@ import redis as redis_lib
 
 from dashboard.wall.hub import LiveHub
 from dashboard.wall.stream import generate
-from tests.api_support import api, client  # noqa: F401, F811  (fixtures)
+from tests.api_support import api, client, login_client  # noqa: F401, F811  (fixtures)
 from workers import keys
 from workers.embedded_redis import EmbeddedRedis
 
@@ -112,6 +112,7 @@ def test_losing_redis_tells_every_wall_and_coming_back_asks_for_a_resync(tmp_pat
 
 
 def test_the_stream_route_refuses_an_area_without_a_wall(api, client):
+    login_client(client, "city-operator-1")
     answer = client.get("/wall/stream/999999")
     assert answer.status_code == 404
     assert answer.get_json()["field"] == "area_id"
@@ -125,6 +126,7 @@ def test_the_stream_route_opens_an_event_stream(api, client):
     with api.server.extensions["grid"].sessions() as session:
         town = session.scalar(select(Area.id).where(Area.level == AreaLevel.TOWN).limit(1))
         grid = session.scalar(select(Area.id).where(Area.level == AreaLevel.GRID).limit(1))
+    login_client(client, "city-operator-1")
     assert client.get(f"/wall/stream/{grid}").status_code == 404, "grids have no wall"
     answer = client.get(f"/wall/stream/{town}", buffered=False)
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"

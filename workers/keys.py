@@ -56,3 +56,12 @@ HOT_CHILDREN = "grid:{{hot}}:children:{parent_id}"
 # The wall's figures of one area (city, town or village): a JSON string written every minute
 # by workers.wall with a 15-minute TTL (shape: workers.wall.compute_wall_figures).
 WALL_FIGURES = "grid:wall:{area_id}"
+
+# ---------------------------------------------------------------- logins (dashboard/auth)
+# One key per login (a browser's session): "<staff id>:<password fingerprint>". Deleting it
+# ends that login at once, whatever cookies the browser kept. Ids starting "r" are
+# "remember this screen" logins (fixed 30-day TTL); others expire after 12 idle hours.
+LOGIN = "grid:login:{login_id}"
+# Flask-Limiter's prefix for the POST /login counters (per address, per username and
+# address); the limits library stores them as "LIMITS:LIMITER/grid:ratelimit/<key>/...".
+RATELIMIT_PREFIX = "grid:ratelimit"

@@ -1,4 +1,8 @@
-"""/api/v1/incidents: report, batch report, read one with its timeline, list."""
+"""/api/v1/incidents: report, batch report, read one with its timeline, list.
+
+Reads show only the caller's jurisdiction: an incident outside it answers 404, exactly as
+one that does not exist (so ids outside a jurisdiction reveal nothing), and lists leave it
+out. Reports are checked by the lifecycle (role, and the grid inside the jurisdiction)."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify
@@ -11,6 +15,7 @@ from dashboard.api.intake import do_report_batch, do_report_once, retry_on_dupli
 from dashboard.api.queries import list_incidents
 from dashboard.api.render import build_event, build_incident
 from dashboard.api.schemas import MAX_ID, BatchIn, ListQuery, ReportIn
+from dashboard.auth.access import jurisdiction_clause
 from models import IncidentEvent
 from models.errors import NotFound
 from models.lifecycle import get_incident
@@ -40,6 +45,8 @@ def get_one(incident_id: int):
     if not 0 < incident_id <= MAX_ID:
         raise NotFound(f"no incident with id {incident_id}", field="id")
     incident = get_incident(session, incident_id)
+    if not get_client().actor.covers(incident):
+        raise NotFound(f"no incident with id {incident_id}", field="id")
     events = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
                              .order_by(IncidentEvent.id))
     body = build_incident(session, get_services().reference, incident, utcnow())
@@ -50,7 +57,8 @@ def get_one(incident_id: int):
 def get_list():
     query = read_query(ListQuery)
     session, ref, now = get_session(), get_services().reference, utcnow()
-    rows, next_cursor = list_incidents(session, ref, query, now)
+    rows, next_cursor = list_incidents(session, ref, query, now,
+                                       scope=jurisdiction_clause(get_client().actor))
     return jsonify({"items": [build_incident(session, ref, i, now) for i in rows],
                     "limit": query.limit, "next_cursor": next_cursor})
 

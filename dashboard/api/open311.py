@@ -10,7 +10,8 @@
   do not use. Unknown fields are ignored, as the spec's attribute[…] fields are.
 - GET requests.json and requests/{id}.json: status is open or closed (closed = CLOSED,
   INVALID, DUPLICATE, NOT_OURS); status_notes names our state. Public as in the spec, but
-  the description (which may name people) is only returned with a valid api_key.
+  the description (which may name people) is only returned with a valid api_key (a key
+  bound to a person: only inside their jurisdiction).
 Errors use the spec's `[{"code", "description"}]`, with HTTP 400 for bad input, 403 for
 a bad api_key and 404 for an unknown request (see errors.py).
 """
@@ -172,9 +173,12 @@ def list_requests(session: Session, q: RequestQuery) -> list[Incident]:
 
 
 def respond_requests(session: Session, incidents: list[Incident], api_key: str | None):
-    with_text = bool(api_key) and get_client_for(api_key) is not None
+    """Descriptions only for a valid api_key, and a key bound to a person (create-token
+    --user) only sees those of incidents in their jurisdiction."""
+    client = get_client_for(api_key) if api_key else None
     departments = get_department_names(session, incidents)
-    return jsonify([build_request(session, i, departments, with_text) for i in incidents])
+    return jsonify([build_request(session, i, departments, client is not None and client.actor.covers(i))
+                    for i in incidents])
 
 
 def get_requests():

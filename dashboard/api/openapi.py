@@ -9,6 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from dashboard.api import schemas as s
 from dashboard.api.actions import ACTIONS
+from dashboard.api.me import SCHEMA as ME
 
 REF = "#/components/schemas/{model}"
 INPUTS = [s.ReportIn, s.BatchIn, *dict.fromkeys(ACTIONS.values())]
@@ -77,6 +78,11 @@ def _paths() -> dict:
             "summary": "An incident with its full audit timeline", "operationId": "get",
             "parameters": [ID_PARAM],
             "responses": _responses({200: _json(s.IncidentDetailOut, "the incident and its events")}, 404)}},
+        "/me": {"get": {
+            "summary": "Who the caller is: a token (intake system or a person) or a login session",
+            "operationId": "me", "responses": {"200": {"description": "the caller and the actor it is",
+                                                       "content": {"application/json": {"schema": ME}}},
+                                               "401": _json(s.ErrorOut, ERRORS[401])}}},
     }
     for name, model in ACTIONS.items():
         paths[f"/incidents/{{incident_id}}/actions/{name}"] = {"post": {

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.api.reference import Reference
@@ -65,10 +65,13 @@ def build_query(session: Session, ref: Reference, q: ListQuery, now: datetime) -
     return query
 
 
-def list_incidents(session: Session, ref: Reference, q: ListQuery,
-                   now: datetime) -> tuple[list[Incident], str | None]:
-    """One page, and the cursor of the next one (None on the last page)."""
+def list_incidents(session: Session, ref: Reference, q: ListQuery, now: datetime, *,
+                   scope: ColumnElement[bool] | None = None) -> tuple[list[Incident], str | None]:
+    """One page, and the cursor of the next one (None on the last page). `scope` is the
+    caller's jurisdiction (dashboard.auth.access.jurisdiction_clause)."""
     query = build_query(session, ref, q, now).order_by(Incident.id.desc()).limit(q.limit + 1)
+    if scope is not None:
+        query = query.where(scope)
     if q.cursor is not None:
         query = query.where(Incident.id < parse_cursor(q.cursor))
     if q.offset:

@@ -5,14 +5,16 @@
    - Disconnect: nothing heard for STALE_MS (the server pings every 2 s), a stream error, or a
      `status` saying the server lost Redis, sets <html data-live="down">, which shows the
      banner. While down, the wall asks for a re-sync every POLL_MS (polling as a fallback).
+   - A stream the browser closed for good (an error status) is opened again every REOPEN_MS.
    - Recovery: when the stream is back and live, the wall re-syncs from the snapshot once, as
      it may have missed notices meanwhile.
    - The ticker writes the clock, each countdown and its band, and "updated N s ago".
    Nothing here accumulates: one stream, one timer, and the DOM the server renders. */
 (function () {
   "use strict";
-  var STALE_MS = 4500, POLL_MS = 5000, TICK_MS = 1000;
+  var STALE_MS = 4500, POLL_MS = 5000, TICK_MS = 1000, REOPEN_MS = 5000;
   var source = null, areaId = null, lastHeard = 0, lastLive = 0, live = false, lastPoll = 0;
+  var lastOpen = 0;
   var wasDown = false;
 
   function root() { return document.getElementById("wall-root"); }
@@ -49,7 +51,7 @@
   function open(id) {
     close();
     areaId = id;
-    lastHeard = lastPoll = Date.now();
+    lastHeard = lastPoll = lastOpen = Date.now();
     source = new EventSource("/wall/stream/" + id);
     source.addEventListener("hello", function (e) { heard(parse(e)); });
     source.addEventListener("ping", function (e) { heard(parse(e)); });
@@ -100,6 +102,9 @@
     if (!r) { close(); return; }
     var id = r.getAttribute("data-area");
     if (id !== areaId) { open(id); }
+    // The browser gives up on a stream answered with an error status (a restarting server,
+    // a login that Redis could not confirm); try again every REOPEN_MS.
+    else if (source && source.readyState === EventSource.CLOSED && now - lastOpen > REOPEN_MS) { open(id); }
     if (now - lastHeard > STALE_MS) { setLive(false); }
     if (!live && now - lastPoll > POLL_MS) { lastPoll = now; signal({ resync: true, poll: true }); }
     var text = TEXT[r.getAttribute("lang")] || TEXT["zh-CN"];

@@ -7,6 +7,10 @@ that, three callbacks keep it current:
 - `refresh_slow`, every WALL_SLOW_SECONDS and on the map's mode switch: map colours (a Patch,
   so the boundaries are sent once), category breakdown and trend;
 - `drill_down`: a click on a child area opens its wall.
+
+Access (dashboard/auth): a wall is for operators, shift leads, leaders and admins whose
+jurisdiction covers its area. The layout checks before reading anything, and so does each
+callback, against the area id the page's store holds (a browser could send any id).
 """
 from __future__ import annotations
 
@@ -15,9 +19,11 @@ import logging
 import dash
 import redis as redis_lib
 from dash import Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 from flask import current_app
 
 from dashboard.api.context import get_services
+from dashboard.auth.access import covers_area, get_actor_for, require_page
 from dashboard.wall import data, panels
 from dashboard.wall.geo import (
     MAP_CONFIG,
@@ -28,6 +34,7 @@ from dashboard.wall.geo import (
 )
 from dashboard.wall.i18n import name_of, pick_language, t
 from dashboard.wall.names import CHILD_LEVEL, Names
+from models.actor import Actor
 from models.enums import AreaLevel
 from models.types import utcnow
 from workers.wall import read_wall_figures
@@ -48,9 +55,9 @@ def wall_href(level: str, code: str, lang: str) -> str:
     return path + ("?lang=en" if lang == "en" else "")
 
 
-def build_header(area, parent, lang: str) -> html.Header:
+def build_header(area, parent, lang: str, *, show_up: bool = True) -> html.Header:
     up = (dcc.Link("↖ " + t("back", lang), href=wall_href(parent.level, parent.code, lang),
-                   className="wall-up") if parent is not None else None)
+                   className="wall-up") if parent is not None and show_up else None)
     return html.Header([
         html.Div([html.Span(t(f"level.{area.level}", lang), className="wall-level"),
                   html.H1(name_of(area, lang), className="wall-name"), up], className="wall-where"),
@@ -63,11 +70,18 @@ def build_header(area, parent, lang: str) -> html.Header:
 
 
 def build_wall(level: str, code: str | None, lang: str):
+    actor = require_page("wall", lang=lang)
+    if not isinstance(actor, Actor):
+        return actor  # the login redirect, or a 403 notice for a role without walls
     services, names = get_services(), get_names()
     area = names.wall_area(code, level)
     if area is None:
         return html.Div([html.H1(t("not_found", lang)), dcc.Link("/wall", href="/wall")],
                         className="wall-missing")
+    allowed = require_page("wall", area.id, lang=lang)
+    if not isinstance(allowed, Actor):
+        return allowed  # outside the jurisdiction
+    parent = names.area(area.parent_id) if level != AreaLevel.CITY else None
     now = utcnow()
     with services.sessions() as session:
         feed = data.list_feed(session, names, level, area.id, lang)
@@ -86,7 +100,7 @@ def build_wall(level: str, code: str | None, lang: str):
                                         "lang": lang}),
         dcc.Store(id="wall-signal"), dcc.Store(id="wall-feed", data=feed), dcc.Store(id="wall-scale"),
         dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
-        build_header(area, names.area(area.parent_id) if level != AreaLevel.CITY else None, lang),
+        build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
         html.Section(panels.build_headlines(headlines, lang), id="wall-kpis", className="wall-kpis"),
         html.Section([
@@ -139,12 +153,22 @@ def register_wall_pages(app: dash.Dash) -> None:
     register_wall_callbacks(app)
 
 
+def require_wall(area: dict | None) -> Actor:
+    """A callback's own check: the logged-in actor may see this wall's area, or no update."""
+    area_id = (area or {}).get("area_id")
+    actor = get_actor_for("wall", area_id) if isinstance(area_id, int) else None
+    if actor is None:
+        raise PreventUpdate
+    return actor
+
+
 def register_wall_callbacks(app: dash.Dash) -> None:
     @app.callback(Output("wall-kpis", "children"), Output("wall-board", "children"),
                   Output("wall-feed", "data"), Output("wall-feed-list", "children"),
                   Input("wall-signal", "data"), State("wall-area", "data"),
                   State("wall-feed", "data"), prevent_initial_call=True)
     def refresh_live(signal, area, feed):
+        require_wall(area)
         services, names, lang = get_services(), get_names(), area["lang"]
         try:
             live = data.read_live(services.redis, names, area["area_id"], lang, utcnow())
@@ -163,6 +187,7 @@ def register_wall_callbacks(app: dash.Dash) -> None:
                   Input("wall-map-mode", "value"), Input("wall-scale", "data"),
                   State("wall-area", "data"), prevent_initial_call=True)
     def refresh_slow(_tick, mode, scale, area):
+        require_wall(area)
         services, names, lang = get_services(), get_names(), area["lang"]
         scale = float(scale or 1)
         try:
@@ -181,6 +206,7 @@ def register_wall_callbacks(app: dash.Dash) -> None:
     @app.callback(Output("nav", "href"), Input("wall-map", "clickData"), State("wall-area", "data"),
                   prevent_initial_call=True)
     def drill_down(click, area):
+        require_wall(area)
         child = CHILD_LEVEL.get(area["level"])
         points = (click or {}).get("points") or []
         if child not in WALL_PATHS or not points:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import threading
@@ -17,7 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import redis as redis_lib
 from dash import Dash
@@ -26,7 +27,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from dashboard.app import create_app, dispose
 from models.db import make_engine, make_session_factory
-from tests.api_support import make_report, make_token
+from tests.api_support import DEMO_PASSWORD, make_report, make_token
 from tests.conftest import REPO
 from workers.live import rebuild_live_state
 
@@ -36,6 +37,7 @@ APT_PACKAGES = "chromium chromium-driver fonts-noto-cjk"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 LIVE_CONFIG = {"LIVE_PUBLISH": "sync", "API_TOKEN_CACHE_SECONDS": 0}
+LOGIN_TIMEOUT_MS = 15_000
 
 
 # ---------------------------------------------------------------- the browser
@@ -118,6 +120,22 @@ class PageLog:
         return "\n".join(f"{name}:\n  " + "\n  ".join(items) for name, items in parts if items) or "(clean)"
 
 
+def login(page, server, username: str, password: str = DEMO_PASSWORD, *, next_path: str | None = None,
+          remember: bool = False) -> None:
+    """Log in through the real login page, as a person would: type, tick, press the button.
+    Lands on `next_path` (default: the role's home page); a refused login fails the test."""
+    page.goto(server.url + "/login" + (f"?next={quote(next_path, safe='/')}" if next_path else ""))
+    page.fill("#username", username)
+    page.fill("#password", password)
+    if remember:
+        page.check("#remember")
+    with page.expect_navigation(timeout=LOGIN_TIMEOUT_MS):
+        page.click("#login-submit")
+    if urlsplit(page.url).path == "/login":
+        error = page.query_selector("#login-error")
+        raise AssertionError(f"login as {username} refused: {error.inner_text() if error else page.url}")
+
+
 # ---------------------------------------------------------------- the system under test
 
 @dataclass
@@ -172,7 +190,8 @@ def start_live_server(db_url: str, redis_server, config: dict | None = None) -> 
     with make_session_factory(engine)() as session:
         rebuild_live_state(session, client)
     token = make_token(engine, "browser-tests")
-    app = create_app(database_url=db_url, redis_url=redis_server.url, config={**LIVE_CONFIG, **(config or {})})
+    settings = {**LIVE_CONFIG, "SECRET_KEY": secrets.token_hex(32), **(config or {})}
+    app = create_app(database_url=db_url, redis_url=redis_server.url, config=settings)
     http = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=http.serve_forever, kwargs={"poll_interval": 0.05},
                               name=f"live-server-{http.port}", daemon=True)

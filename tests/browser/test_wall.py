@@ -3,18 +3,20 @@ a copy of the reference city.
 
 Incidents go in through the HTTP API, as a field app would send them; breaches come from
 the SLA sweeper run with a clock set past the deadline (the only thing mocked: time).
+Every test logs in through the real login page first (walls are for logged-in staff).
 """
 from __future__ import annotations
 
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
 from models.area import Area
 from models.db import make_session_factory
 from models.incident import Incident
-from tests.browser.support import list_rendered_fonts, save_screenshot
+from tests.browser.support import list_rendered_fonts, login, save_screenshot
 from workers.sla import sweep_breaches
 
 CITY, TOWN, VILLAGE, OTHER_TOWN = "441900", "441900004", "441900004002", "441900003"
@@ -46,6 +48,7 @@ def board_row(incident_id: int) -> str:
 
 
 def test_each_wall_shows_its_area_in_chinese_on_one_screen(live_server, page, page_log):
+    login(page, live_server, "city-operator-1", next_path="/")
     for kind, path in WALLS.items():
         open_wall(page, live_server, path)
         code = {"city": CITY, "town": TOWN, "village": VILLAGE}[kind]
@@ -63,6 +66,7 @@ def test_each_wall_shows_its_area_in_chinese_on_one_screen(live_server, page, pa
 
 
 def test_the_wall_scales_to_4k_and_speaks_english_by_setting(live_server, page):
+    login(page, live_server, "city-operator-1", next_path="/")
     page.set_viewport_size({"width": 3840, "height": 2160})
     open_wall(page, live_server, "/wall?lang=en")
     assert page.inner_text(".kpi-reported .kpi-label") == "Reported today"
@@ -77,6 +81,7 @@ def test_the_wall_scales_to_4k_and_speaks_english_by_setting(live_server, page):
 
 def test_a_report_reaches_its_city_town_and_village_walls_and_no_other(live_server, page):
     pages = {}
+    login(page, live_server, "city-operator-1", next_path="/")  # the pages share its cookies
     for name, path in {**WALLS, "other": f"/wall/town/{OTHER_TOWN}"}.items():
         pages[name] = page if name == "city" else page.context.new_page()
         open_wall(pages[name], live_server, path)
@@ -93,6 +98,7 @@ def test_a_report_reaches_its_city_town_and_village_walls_and_no_other(live_serv
 
 
 def test_a_breach_flashes_until_a_shift_lead_acknowledges_it(live_server, page):
+    login(page, live_server, "city-operator-1", next_path="/")
     town = page.context.new_page()
     open_wall(page, live_server, "/wall")
     open_wall(town, live_server, f"/wall/town/{TOWN}")
@@ -105,7 +111,10 @@ def test_a_breach_flashes_until_a_shift_lead_acknowledges_it(live_server, page):
     for wall in (page, town):
         flashing = wall.wait_for_selector(board_row(incident["id"]) + ".flash", timeout=LIVE_TIMEOUT_MS)
         assert flashing.get_attribute("data-band") == "red"
-        assert wall.evaluate("(el) => getComputedStyle(el).animationName", flashing) == "breach-flash"
+        # Read through the selector: a re-render may replace the row the handle points at.
+        wall.wait_for_function("(sel) => { const row = document.querySelector(sel);"
+                               " return !!row && getComputedStyle(row).animationName === 'breach-flash'; }",
+                               arg=board_row(incident["id"]) + ".flash")
     save_screenshot(page, "wall-city-breach")
     with sessions() as session:
         version = session.get(Incident, incident["id"]).version
@@ -117,6 +126,7 @@ def test_a_breach_flashes_until_a_shift_lead_acknowledges_it(live_server, page):
 
 def test_the_banner_shows_when_redis_stops_and_clears_when_it_is_back(make_live_server, own_redis, page):
     server = make_live_server(redis_server=own_redis)
+    login(page, server, "441900004-operator-1", next_path="/")
     open_wall(page, server, f"/wall/town/{TOWN}")
     assert not page.is_visible("#wall-banner")
     own_redis.stop()
@@ -131,6 +141,7 @@ def test_the_banner_shows_when_redis_stops_and_clears_when_it_is_back(make_live_
 
 
 def test_clicking_an_area_on_the_map_opens_its_wall(live_server, page):
+    login(page, live_server, "city-operator-1", next_path="/")
     open_wall(page, live_server, "/wall")
     for child_path in ("/wall/town/", "/wall/village/"):
         before = page.url
@@ -143,6 +154,76 @@ def test_clicking_an_area_on_the_map_opens_its_wall(live_server, page):
         assert page.url != before
     page.click(".wall-up")  # and back up one level
     page.wait_for_url(lambda url: "/wall/town/" in url, timeout=LIVE_TIMEOUT_MS)
+
+
+def area_id(server, code: str) -> int:
+    with server.engine.connect() as conn:
+        found = conn.scalar(select(Area.id).where(Area.code == code))
+    assert found, f"the reference city has no area {code}"
+    return found
+
+
+def stream_status(page, area: int) -> int:
+    """The status the wall's stream answers this page's cookies with (the body is dropped)."""
+    return page.evaluate("""async (area) => {
+        const answer = await fetch('/wall/stream/' + area);
+        answer.body.cancel();
+        return answer.status;
+    }""", area)
+
+
+def test_a_town_operator_sees_their_town_and_a_403_for_another_town(live_server, page):
+    login(page, live_server, "441900004-operator-1")  # home: their own town's wall
+    page.wait_for_url(f"**/wall/town/{TOWN}")
+    page.wait_for_function("(name) => document.querySelector('.wall-name')?.innerText === name",
+                           arg=name_of(live_server, TOWN))
+    assert page.query_selector(".wall-up") is None, "no way up to the city wall they may not see"
+    for path in (f"/wall/town/{OTHER_TOWN}", "/wall"):
+        page.goto(live_server.url + path)
+        notice = page.wait_for_selector(".auth-notice.auth-forbidden")
+        assert "无权访问" in notice.inner_text() and page.query_selector("#wall-root") is None
+    save_screenshot(page, "wall-forbidden")
+    assert stream_status(page, area_id(live_server, OTHER_TOWN)) == 403
+    assert stream_status(page, area_id(live_server, CITY)) == 403
+    assert stream_status(page, area_id(live_server, VILLAGE)) == 200
+    open_wall(page, live_server, f"/wall/village/{VILLAGE}")  # beneath their town: allowed
+    page.goto(live_server.url + "/wall")
+    page.click("#user-bar-logout")  # the 403 notice's user bar: a form Dash rendered
+    page.wait_for_url(lambda url: urlsplit(url).path == "/login")
+    assert stream_status(page, area_id(live_server, VILLAGE)) == 401
+
+
+def test_a_wall_asks_for_a_login_and_comes_back_after_it(live_server, page):
+    page.goto(live_server.url + f"/wall/town/{TOWN}?lang=en")
+    page.wait_for_url(lambda url: urlsplit(url).path == "/login")
+    assert page.inner_text("h1") == "Grid Governance Command Centre"
+    page.fill("#username", "441900004-leader-1")
+    page.fill("#password", "wrong password")
+    page.click("#login-submit")
+    assert "Wrong username or password." in page.inner_text("#login-error")
+    save_screenshot(page, "login-refused-en")
+    page.fill("#password", "grid-demo-2026")
+    page.check("#remember")
+    page.click("#login-submit")
+    page.wait_for_url(lambda url: url.endswith(f"/wall/town/{TOWN}?lang=en"))
+    page.wait_for_selector("#wall-root")
+    assert page.inner_text(".kpi-reported .kpi-label") == "Reported today"
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["session"]["httpOnly"] and cookies["remember_token"]["httpOnly"]
+    assert cookies["_csrf_token"]["sameSite"] == "Strict" and not cookies["_csrf_token"]["httpOnly"]
+
+
+def test_logging_out_ends_the_walls_login(live_server, page):
+    login(page, live_server, "city-operator-1", next_path="/")
+    open_wall(page, live_server, "/wall")
+    page.goto(live_server.url + "/login")
+    assert "city-operator-1" in page.inner_text("#login-current")
+    page.click("#logout-submit")
+    page.wait_for_url(lambda url: urlsplit(url).path == "/login")
+    assert page.query_selector("#login-current") is None
+    page.goto(live_server.url + "/wall")
+    page.wait_for_url(lambda url: url.endswith("/login?next=/wall"))
+    assert stream_status(page, area_id(live_server, CITY)) == 401
 
 
 def click_largest_area(page) -> None:
