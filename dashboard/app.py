@@ -20,6 +20,8 @@ from dashboard.api.reference import Reference
 from dashboard.auth.access import current_actor, list_pages
 from dashboard.auth.login import get_home, install_auth
 from dashboard.auth.ui import build_user_bar
+from dashboard.console.page import register_console_pages
+from dashboard.metrics_page.page import register_metrics_pages
 from dashboard.delivery import install_delivery
 from dashboard.wall.hub import LiveHub
 from dashboard.wall.i18n import LANGUAGES
@@ -131,6 +133,8 @@ def create_app(database_url: str | None = None, redis_url: str | None = None,
                     index_string=INDEX)
     dash.register_page("home", path="/", layout=build_home, title="网格化管理指挥调度")
     register_wall_pages(app)
+    register_console_pages(app)
+    register_metrics_pages(app)
     app.layout = html.Div([dcc.Location(id="nav", refresh="callback-nav"), dash.page_container])
     return app
 

@@ -1,0 +1,19 @@
+"""Component ids of the metrics page (kebab-case, prefixed by the page)."""
+ROOT = "metrics-root"
+STATE = "metrics-state"            # what the page shows: area code, range, language, ranking
+DOWNLOAD = "metrics-download"
+RANGE = "metrics-range"            # dcc.DatePickerRange
+RANK = "metrics-rank"              # ranking indicator (dcc.Dropdown)
+DEPARTMENT_LEVEL = "metrics-department-level"  # dcc.RadioItems
+EXPORT_CSV = "metrics-export-csv"
+EXPORT_XLSX = "metrics-export-xlsx"
+EXPORT_STATUS = "metrics-export-status"
+BREADCRUMB = "metrics-breadcrumb"
+NO_DATA = "metrics-no-data"
+CARDS = "metrics-cards"
+CARD = "metrics-card"              # pattern id type: {"type": CARD, "key": indicator}
+STAGES = "metrics-stages"
+STAGE = "metrics-stage"            # pattern id type: {"type": STAGE, "key": stage}
+TREND = "metrics-trend"
+AREA_RANKING = "metrics-area-ranking"
+DEPARTMENT_RANKING = "metrics-department-ranking"
