@@ -24,6 +24,22 @@
     if (dc && dc.set_props && root()) { dc.set_props(id, props); }  // stores have no DOM node
   }
 
+  // dash-renderer records every prop change that does not come from a callback response
+  // (set_props included) in its undo history (state.history.past), and never drops any:
+  // at a few signals a second that grew the JS heap by a third in an hour (bench/wall_soak).
+  // A wall has no undo, so keep the last few entries. The array is rebuilt by concat on the
+  // next change, so trimming it in place is safe. dash_stores is dash-renderer's own global.
+  var HISTORY_KEEP = 10;
+  function trimHistory() {
+    var stores = window.dash_stores || [];
+    for (var i = 0; i < stores.length; i++) {
+      var history = stores[i].getState && stores[i].getState().history;
+      if (history && history.past && history.past.length > HISTORY_KEEP) {
+        history.past.splice(0, history.past.length - HISTORY_KEEP);
+      }
+    }
+  }
+
   function signal(extra) {
     var data = { t: Date.now() };
     for (var k in extra) { data[k] = extra[k]; }
@@ -107,6 +123,7 @@
     else if (source && source.readyState === EventSource.CLOSED && now - lastOpen > REOPEN_MS) { open(id); }
     if (now - lastHeard > STALE_MS) { setLive(false); }
     if (!live && now - lastPoll > POLL_MS) { lastPoll = now; signal({ resync: true, poll: true }); }
+    trimHistory();
     var text = TEXT[r.getAttribute("lang")] || TEXT["zh-CN"];
     var clock = document.getElementById("wall-clock");
     if (clock) { clock.textContent = clockFormat.format(new Date(now)).replace(/\//g, "-"); }

@@ -241,3 +241,17 @@ def click_largest_area(page) -> None:
     while time.monotonic() < deadline and page.query_selector(".hoverlayer .hovertext") is None:
         page.wait_for_timeout(100)
     page.mouse.click(box["x"], box["y"])
+
+
+def test_a_wall_keeps_no_growing_undo_history(live_server, page):
+    """dash-renderer would keep every pushed signal in its undo history for ever (a heap that
+    grows all day); wall.js trims it. Each spaced report below is one signal."""
+    login(page, live_server, "city-operator-1", next_path="/")
+    open_wall(page, live_server, "/wall")
+    last = None
+    for n in range(15):
+        last = live_server.report(description=f"第{n}号测试事件")
+        page.wait_for_selector(feed_entry(last["id"]), timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_timeout(1500)  # one tick of wall.js after the last signal
+    kept = page.evaluate("Math.max(...window.dash_stores.map(s => s.getState().history.past.length))")
+    assert kept <= 10, f"the undo history kept {kept} entries"
