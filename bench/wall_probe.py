@@ -1,0 +1,266 @@
+"""What drives and watches a wall: the paced report load, the browser, and the probe.
+
+`ReportLoad` POSTs reports through the HTTP API at a fixed rate (the background load).
+
+`install_observer` puts a MutationObserver on the page that notes, for every
+`#wall-feed-list .feed-entry[data-incident]` the first time it is in the DOM, performance.now()
+in the observer's callback (a microtask right after the DOM change). `Prober` POSTs a report
+from the page itself (fetch with the bearer token, same origin), notes performance.now() when
+the response arrives, then waits for that incident's entry: latency = seen - arrived, both on
+the page's clock. It also notes when the report first reached the page in a stream message
+(the wall hands each one to Dash with dash_clientside.set_props, which the observer wraps,
+passing every call on): the push path up to the browser, before any Dash callback. Anything
+the server does before answering (commit, and in a push design the publish) is before
+`arrived`, so only the way from a committed report to the screen is timed.
+
+`CallbackLog` reads every POST /_dash-update-component response the page receives: the
+`Server-Timing: app;dur=<ms>` header (dashboard/delivery.py), which callback it was (its
+outputs), and when, for "server time per callback" and "callbacks per second".
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import random
+import re
+import statistics
+import threading
+import time
+
+DESCRIPTIONS = ["楼道堆放杂物，堵塞消防通道", "井盖缺失，存在安全隐患", "路灯损坏，夜间无照明",
+                "占道经营，影响行人通行", "垃圾桶满溢，未及时清运"]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1920, "height": 1080}
+
+
+# ---------------------------------------------------------------- background load
+
+def make_report(rng: random.Random, grids: list[str], items: list[str]) -> dict:
+    return {"item_code": rng.choice(items), "grid_code": rng.choice(grids), "channel": "grid_worker",
+            "description": rng.choice(DESCRIPTIONS)}
+
+
+class ReportLoad:
+    """Reports POSTed through the HTTP API at `rate` per second over random grids, paced on a
+    fixed schedule by `senders` threads on keep-alive connections (a slow answer delays that
+    sender's next report, never the schedule's later slots)."""
+
+    def __init__(self, url: str, token: str, grids: list[str], items: list[str], rate: float,
+                 senders: int = 12, seed: int = 1):
+        self.host, self.port = url.split("//")[1].split(":")
+        self.token, self.grids, self.items, self.rate, self.senders = token, grids, items, rate, senders
+        self.seed, self.ok, self.failed = seed, 0, 0
+        self.stop_flag = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def start(self) -> ReportLoad:
+        self.started = time.monotonic()
+        for i in range(self.senders):
+            thread = threading.Thread(target=self._send, args=(i,), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self) -> float:
+        """Stop; returns the rate achieved."""
+        self.stop_flag.set()
+        for thread in self.threads:
+            thread.join(timeout=35)
+        return self.ok / max(time.monotonic() - self.started, 1e-9)
+
+    def _send(self, i: int) -> None:
+        rng = random.Random(self.seed * 100 + i)
+        gap = self.senders / self.rate
+        due = self.started + i / self.rate
+        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=30)
+        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+        while not self.stop_flag.is_set():
+            wait = due - time.monotonic()
+            if wait > 0 and self.stop_flag.wait(wait):
+                break
+            due = max(due + gap, time.monotonic() - 1.0)  # fall behind by at most a second
+            try:
+                conn.request("POST", "/api/v1/incidents", json.dumps(make_report(rng, self.grids, self.items)),
+                             headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 201
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(self.host, int(self.port), timeout=30)
+                ok = False
+            with self.lock:
+                self.ok += ok
+                self.failed += not ok
+        conn.close()
+
+
+# ---------------------------------------------------------------- browser and figures
+
+def launch_browser(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def new_screen(browser, state: dict | None):
+    """A page in a browser context of its own (own cache and connections), logged in."""
+    return browser.new_context(viewport=VIEWPORT, storage_state=state).new_page()
+
+
+def open_wall(page, url: str, timeout_ms: float = 120000) -> None:
+    """Load a wall and wait until its stream says it is live; one reload if it does not."""
+    for attempt in (1, 2):
+        page.goto(url)
+        try:
+            page.wait_for_function("window.gridWall && window.gridWall.isLive()", timeout=timeout_ms)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+            print(f"  {url} not live after {timeout_ms / 1000:.0f} s; reloading", flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100); NaN when there is nothing to rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+# ---------------------------------------------------------------- the probe
+
+OBSERVER = """() => {
+  if (window.__benchSeen) { return; }
+  const seen = window.__benchSeen = new Map();
+  const note = () => {
+    const now = performance.now();
+    for (const e of document.querySelectorAll('#wall-feed-list .feed-entry[data-incident]')) {
+      const id = e.getAttribute('data-incident');
+      if (!seen.has(id)) { seen.set(id, now); }
+    }
+    if (seen.size > 5000) {  // a long run: keep the newest only
+      for (const id of Array.from(seen.keys()).slice(0, 2500)) { seen.delete(id); }
+    }
+  };
+  note();
+  // Also when each report reached the page in a stream message: the wall hands every
+  // coalesced change to Dash through dash_clientside.set_props('wall-signal', ...).
+  const signalled = window.__benchSignalled = new Map(), dc = window.dash_clientside;
+  const handOn = dc && dc.set_props;
+  if (handOn) {
+    dc.set_props = function (id, props) {
+      if (id === 'wall-signal' && props && props.data && props.data.reports) {
+        const now = performance.now();
+        for (const r of props.data.reports) { if (!signalled.has(String(r))) { signalled.set(String(r), now); } }
+        if (signalled.size > 5000) { for (const k of Array.from(signalled.keys()).slice(0, 2500)) { signalled.delete(k); } }
+      }
+      return handOn.apply(this, arguments);
+    };
+  }
+  new MutationObserver(note).observe(document.body, {childList: true, subtree: true,
+    attributes: true, attributeFilter: ['data-incident']});
+}"""
+
+PROBE = """async ({token, body, timeout}) => {
+  const response = await fetch('/api/v1/incidents', {method: 'POST', body: JSON.stringify(body),
+    headers: {'Authorization': 'Bearer ' + token, 'Content-Type': 'application/json'}});
+  const arrived = performance.now();
+  const data = await response.json();
+  if (response.status !== 201) { return {error: response.status, detail: JSON.stringify(data)}; }
+  const id = String(data.id), seen = window.__benchSeen;
+  while (!seen.has(id) && performance.now() - arrived < timeout) {
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+  const at = seen.has(id) ? seen.get(id) : null;
+  const signalled = window.__benchSignalled && window.__benchSignalled.get(id);
+  return {id: id, arrived: arrived, latency: at === null ? null : at - arrived,
+          signal: signalled === undefined ? null : signalled - arrived};
+}"""
+
+DURATION = re.compile(r"dur=([0-9.]+)")
+
+
+def install_observer(page) -> None:
+    page.evaluate(OBSERVER)
+
+
+class Prober:
+    """Runs probes from one page: reports in random grids, spaced `gap` seconds apart."""
+
+    def __init__(self, page, token: str, grids: list[str], items: list[str], timeout_ms: float = 5000,
+                 seed: int = 99):
+        self.page, self.token, self.grids, self.items = page, token, grids, items
+        self.timeout_ms, self.rng = timeout_ms, random.Random(seed)
+        self.latencies: list[float] = []
+        self.signals: list[float] = []  # response to the stream message naming the report
+        self.missed: list[str] = []
+        self.errors: list[str] = []
+
+    def run(self, count: int, gap: tuple[float, float] = (0.5, 1.0), progress: bool = True) -> None:
+        for n in range(count):
+            body = make_report(self.rng, self.grids, self.items)
+            result = self.page.evaluate(PROBE, {"token": self.token, "body": body, "timeout": self.timeout_ms})
+            if result.get("error"):
+                self.errors.append(f"{result['error']} {result.get('detail', '')[:200]}")
+            elif result["latency"] is None:
+                self.missed.append(result["id"])
+            else:
+                self.latencies.append(result["latency"])
+            if result.get("signal") is not None:
+                self.signals.append(result["signal"])
+            if progress and (n + 1) % 20 == 0:
+                print(f"    {n + 1} probes: p50 {median(self.latencies):.0f} ms so far, "
+                      f"{len(self.missed)} missed", flush=True)
+            self.page.wait_for_timeout(self.rng.uniform(*gap) * 1000)
+
+    def summary(self) -> dict:
+        values = self.latencies
+        censored = values + [float("inf")] * len(self.missed)  # never on screen: later than any
+        return {"n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95),
+                "all_p50": percentile(censored, 50), "all_p95": percentile(censored, 95),
+                "max": max(values) if values else float("nan"), "missed": len(self.missed),
+                "errors": len(self.errors), "negative": sum(v < 0 for v in values),
+                "signal_n": len(self.signals), "signal_p50": percentile(self.signals, 50),
+                "signal_p95": percentile(self.signals, 95)}
+
+
+class CallbackLog:
+    """Every Dash callback response a page receives: when, which outputs, server time."""
+
+    def __init__(self, page):
+        self.entries: list[tuple[float, str, float | None]] = []
+        self.recording = False
+        page.on("response", self._on_response)
+
+    def _on_response(self, response) -> None:
+        if not self.recording or "/_dash-update-component" not in response.url:
+            return
+        match = DURATION.search(response.headers.get("server-timing", ""))
+        try:
+            output = (response.request.post_data_json or {}).get("output", "?")
+        except ValueError:
+            output = "?"
+        self.entries.append((time.monotonic(), output, float(match.group(1)) if match else None))
+
+    def start(self) -> None:
+        self.entries.clear()
+        self.started = time.monotonic()
+        self.recording = True
+
+    def stop(self) -> None:
+        self.recording = False
+        self.elapsed = time.monotonic() - self.started
+
+    def summary(self, contains: str | None = None) -> dict:
+        """Figures over the callbacks whose output names contain `contains` (all if None)."""
+        picked = [e for e in self.entries if contains is None or contains in e[1]]
+        timed = [e[2] for e in picked if e[2] is not None]
+        return {"count": len(picked), "per_second": len(picked) / max(self.elapsed, 1e-9),
+                "p50": percentile(timed, 50), "p95": percentile(timed, 95), "untimed": len(picked) - len(timed)}

@@ -1,0 +1,126 @@
+"""Benchmark: does an open city wall leak? JS heap (and server RSS) over a long run under load.
+
+Target (issue 4): JS heap growth of 10% or less over 60 minutes at 10 events/s, where
+growth = (median of the last 3 samples - median of the first 3 samples after the warm-up)
+/ median of those first 3.
+Run: .venv/bin/python -m bench.wall_soak [--minutes 60] [--rate 10] [--every 30] [--warmup 120]
+(--minutes 5 is a CI-size run).
+
+A whole system (bench/wall_system.py: workers, embedded Redis, gunicorn -w 2 --threads 16)
+on a copy of the seeded city with 8 days of history. One headless Chromium page holds the
+city wall (/wall) while RATE reports a second are POSTed through the HTTP API. Every EVERY
+seconds the page is garbage-collected through the DevTools protocol
+(HeapProfiler.collectGarbage) and Performance.getMetrics read: JSHeapUsedSize, DOM nodes and
+event listeners. The gunicorn workers' VmRSS (/proc/<pid>/status) is read at the same moment.
+Each sample also says whether the wall was live and which report led its feed, so a wall that
+stopped updating (and so stopped allocating) cannot pass as a wall that does not leak.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from bench.common import describe_machine, figure
+from bench.wall_probe import ReportLoad, launch_browser, median, new_screen, open_wall
+from bench.wall_system import WallSystem, read_rss_kib
+
+LEAD = """() => {
+  const e = document.querySelector('#wall-feed-list .feed-entry[data-incident]');
+  return {live: !!(window.gridWall && window.gridWall.isLive()),
+          lead: e ? e.getAttribute('data-incident') : null};
+}"""
+
+
+def take_sample(cdp, page, system: WallSystem, at: float) -> dict:
+    cdp.send("HeapProfiler.collectGarbage")
+    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    state = page.evaluate(LEAD)
+    pids = system.dashboard_pids()
+    return {"t": at, "heap": metrics["JSHeapUsedSize"], "nodes": metrics.get("Nodes", 0),
+            "listeners": metrics.get("JSEventListeners", 0), "live": state["live"], "lead": state["lead"],
+            "rss": {pid: read_rss_kib(pid) for pid in pids}}
+
+
+def growth(samples: list[dict], key) -> tuple[float, float, float]:
+    """(first, last, growth) over the samples given: medians of the first and last three."""
+    first = median([key(s) for s in samples[:3]])
+    last = median([key(s) for s in samples[-3:]])
+    return first, last, (last - first) / first if first else float("nan")
+
+
+def run(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="grid-wall-soak-") as folder, WallSystem(Path(folder)) as system:
+        print(f"  system up on {system.url} (logs in {folder})", flush=True)
+        load = ReportLoad(system.url, system.token, system.grids(), system.items(), args.rate)
+        with sync_playwright() as playwright:
+            browser = launch_browser(playwright)
+            page = new_screen(browser, system.log_in(browser))
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            open_wall(page, system.url + "/wall")
+            load.start()
+            started = time.monotonic()
+            samples, leads = [], set()
+            while True:
+                at = time.monotonic() - started
+                sample = take_sample(cdp, page, system, at)
+                samples.append(sample)
+                leads.add(sample["lead"])
+                rss = sum(sample["rss"].values()) / 1024
+                print(f"  t={at:6.0f} s  heap {sample['heap'] / 2**20:7.2f} MiB  nodes {sample['nodes']:6.0f}"
+                      f"  listeners {sample['listeners']:5.0f}  live {sample['live']!s:5}  feed lead "
+                      f"{sample['lead']}  dashboard RSS {rss:7.1f} MiB  reports sent {load.ok}"
+                      f"  load average {os.getloadavg()[0]:.2f}", flush=True)
+                if at >= args.minutes * 60 - 1:
+                    break
+                page.wait_for_timeout(max(0.0, (len(samples) * args.every - (time.monotonic() - started))) * 1000)
+            rate = load.stop()
+            browser.close()
+    report(args, samples, rate, load.failed, len(leads), errors)
+
+
+def report(args, samples: list[dict], rate: float, failed: int, leads: int, errors: list[str]) -> None:
+    kept = [s for s in samples if s["t"] >= args.warmup - 1]
+    if len(kept) < 4:
+        print(f"only {len(kept)} samples after the warm-up; run longer than {args.warmup + 3 * args.every} s")
+        return
+    print(f"{args.minutes:g} minutes at {rate:.1f} reports/s ({failed} failed); {len(kept)} samples after "
+          f"a {args.warmup:.0f} s warm-up, every {args.every:.0f} s; {leads} distinct feed leads seen; "
+          f"{sum(not s['live'] for s in samples)} samples not live; page errors: {len(errors)}")
+    first, last, heap_growth = growth(kept, lambda s: s["heap"])
+    print(figure("JS heap growth (after GC)", heap_growth * 100, "%",
+                 f"<= 10% ({first / 2**20:.2f} -> {last / 2**20:.2f} MiB)"))
+    first_n, last_n, nodes_growth = growth(kept, lambda s: s["nodes"])
+    print(figure("DOM nodes growth", nodes_growth * 100, "%", f"reported ({first_n:.0f} -> {last_n:.0f})"))
+    first_r, last_r, rss_growth = growth(kept, lambda s: sum(s["rss"].values()))
+    print(figure("dashboard RSS growth (gunicorn workers)", rss_growth * 100, "%",
+                 f"reported ({first_r / 1024:.1f} -> {last_r / 1024:.1f} MiB, both workers)"))
+    pids = list(kept[-1]["rss"])
+    for pid in pids:
+        if all(pid in s["rss"] for s in kept):
+            a, b, g = growth(kept, lambda s, pid=pid: s["rss"][pid])
+            print(f"    worker {pid}: {a / 1024:.1f} -> {b / 1024:.1f} MiB ({g * 100:+.1f}%)")
+    for error in errors[:5]:
+        print("  page error:", error)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--rate", type=float, default=10, help="reports per second through the API")
+    parser.add_argument("--every", type=float, default=30, help="seconds between heap samples")
+    parser.add_argument("--warmup", type=float, default=120, help="seconds before the first sample counted")
+    args = parser.parse_args()
+    print("bench/wall_soak.py —", describe_machine(), flush=True)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
