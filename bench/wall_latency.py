@@ -3,7 +3,7 @@
 Targets (issue 4): p50 <= 200 ms and p95 <= 500 ms from the API's response to the report's
 feed entry in the wall's DOM, with 50 incidents/s of background load; server time per Dash
 callback p95 <= 50 ms.
-Run: .venv/bin/python -m bench.wall_latency [--probes 100] [--rate 50] [--runs 1]
+Run: .venv/bin/python -m bench.wall_latency [--probes 100] [--rate 50] [--runs 1] [--walls city town]
 
 A whole system (bench/wall_system.py: `python -m workers up` with its embedded Redis, RQ
 workers and scheduler; the dashboard under `gunicorn -w 2 --threads 16`, LIVE_PUBLISH
@@ -11,7 +11,10 @@ background) on a copy of the seeded city with 8 days of history. Background: RAT
 second POSTed through the HTTP API by 12 paced sender threads over random grids. One headless
 Chromium page holds the city wall; each probe POSTs a report from the page (bench/wall_probe.py)
 and times, on the page's clock, the response's arrival to the feed entry's appearance.
-Probes are spaced 0.5-1 s apart. A probe not on screen within 5 s counts as missed.
+Probes are spaced 0.5-1 s apart. A probe not on screen within 5 s counts as missed; the
+percentiles are given over the probes shown and over all (a missed one counted as never).
+With --walls town (default: both) the same is done on the busiest town's wall with probes in
+that town while the load stays city-wide: a wall whose 8-row feed is not flooded.
 
 Every POST /_dash-update-component the page receives during the probes is logged with its
 Server-Timing (`app;dur=`, the server's own time on the request): server time per callback,
