@@ -34,9 +34,9 @@ def get_shown(indicator: Indicator, raw) -> int | float | None:
     if raw is None:
         return None
     if indicator.unit == RATE:
-        return round(raw * 100, 1)
-    if indicator.unit == HOURS:
-        return round(raw / 3600, 1)
+        return round(float(raw) * 100, 1)
+    if indicator.unit == HOURS:  # PostgreSQL's AVG/SUM give Decimal: the same figure as float
+        return round(float(raw) / 3600, 1)
     return int(raw)
 
 
