@@ -40,6 +40,7 @@ from dashboard.auth.passwords import (
     needs_rehash,
     verify_password,
 )
+from dashboard.wall.i18n import pick_language
 from models import settings
 from models.actor import Actor
 from models.org import Staff
@@ -133,10 +134,6 @@ def get_home(actor: Actor) -> str:
 
 
 # ---------------------------------------------------------------- routes
-
-def pick_language(raw: str | None) -> str:
-    return "en" if raw == "en" else "zh"
-
 
 def get_safe_next(raw: str | None) -> str | None:
     """A same-site relative path to go to after logging in, or None (no open redirects:

@@ -7,6 +7,8 @@ from urllib.parse import urlencode
 
 from markupsafe import escape
 
+from dashboard.wall.i18n import translate
+
 TEXT = {
     "title": {"zh": "登录 · 网格化管理指挥调度", "en": "Log in · Grid Governance Command Centre"},
     "heading": {"zh": "网格化管理指挥调度", "en": "Grid Governance Command Centre"},
@@ -54,8 +56,7 @@ button { margin-top: 1.4rem; width: 100%; padding: 0.7rem; font-size: 1.05rem; f
 
 
 def t(key: str, lang: str, **values) -> str:
-    text = TEXT[key][lang]
-    return text.format(**values) if values else text
+    return translate(TEXT, key, lang, **values)
 
 
 def build_current(lang: str, csrf_token: str, name: str) -> str:

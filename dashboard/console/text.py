@@ -5,7 +5,7 @@ the drawer and the messages name things the same way.
 """
 from __future__ import annotations
 
-LANGUAGES = ("zh", "en")
+from dashboard.wall.i18n import LANGUAGES, pick_language, translate  # noqa: F401  (re-exported)
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"zh": "值班长工作台", "en": "Shift lead console"},
@@ -164,13 +164,8 @@ PAYLOAD = {"department": ("部门", "department"), "deadline": ("期限", "deadl
            "breaches": ("确认告警", "acknowledged"), "assignee": ("人员", "assignee")}
 
 
-def pick_language(requested: str | None) -> str:
-    return requested if requested in LANGUAGES else "zh"
-
-
 def t(key: str, lang: str, **values) -> str:
-    text = TEXT[key][lang]
-    return text.format(**values) if values else text
+    return translate(TEXT, key, lang, **values)
 
 
 def label(table: dict[str, tuple[str, str]], key, lang: str) -> str:

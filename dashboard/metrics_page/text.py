@@ -1,7 +1,7 @@
 """The metrics page's words, Chinese first (`?lang=en` for English)."""
 from __future__ import annotations
 
-LANGUAGES = ("zh", "en")
+from dashboard.wall.i18n import LANGUAGES, name_of, pick_language, translate  # noqa: F401  (re-exported)
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"zh": "指标分析", "en": "Metrics"},
@@ -78,15 +78,6 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def pick_language(requested: str | None) -> str:
-    return requested if requested in LANGUAGES else "zh"
-
-
 def t(key: str, lang: str, **values) -> str:
-    text = TEXT[key][lang]
-    return text.format(**values) if values else text
+    return translate(TEXT, key, lang, **values)
 
-
-def name_of(row, lang: str) -> str:
-    """An area's or department's name in the page's language (Chinese if no English)."""
-    return (row.name_en or row.name_zh) if lang == "en" else row.name_zh

@@ -41,13 +41,18 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def pick_language(requested: str | None, default: str) -> str:
+def pick_language(requested: str | None, default: str = "zh") -> str:
     return requested if requested in LANGUAGES else default
 
 
-def t(key: str, lang: str, **values) -> str:
-    text = TEXT[key][lang]
+def translate(table: dict[str, dict[str, str]], key: str, lang: str, **values) -> str:
+    """One entry of a page's {key: {"zh", "en"}} table, with its {placeholders} filled."""
+    text = table[key][lang]
     return text.format(**values) if values else text
+
+
+def t(key: str, lang: str, **values) -> str:
+    return translate(TEXT, key, lang, **values)
 
 
 def name_of(row, lang: str) -> str:
