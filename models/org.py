@@ -67,3 +67,38 @@ class ShiftHandover(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     incoming_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffLogin(Base):
+    """One login session, so that logging out really ends it (dashboard/auth/logins.py).
+
+    SQL holds the truth; Redis keeps a short-lived copy with the person's snapshot so a
+    request does not need SQL. `id` is the random login id carried in the cookies."""
+
+    __tablename__ = "staff_login"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    # digest of the password hash at login: a new password ends older logins
+    fingerprint: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AdminChange(Base):
+    """One change made by an administrator (users, items, time-limit rules): who, when,
+    what, and the record before and after. Append-only, written in the same transaction."""
+
+    __tablename__ = "admin_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    actor_name: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))      # "staff", "item", "sla_rule"
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    change: Mapped[str] = mapped_column(String(32))      # "create", "update", "delete", "set_password"…
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
