@@ -135,8 +135,7 @@ def test_an_anonymous_page_render_redirects_to_the_login(api, client):
 def live_callback(api, area: dict) -> dict:
     return callback_body(api, "wall-kpis.children",
                          [{"id": "wall-signal", "property": "data", "value": {"resync": True}}],
-                         [{"id": "wall-area", "property": "data", "value": area},
-                          {"id": "wall-feed", "property": "data", "value": []}])
+                         [{"id": "wall-area", "property": "data", "value": area}])
 
 
 def test_a_wall_callback_checks_the_area_it_is_sent(api, client):

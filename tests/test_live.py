@@ -174,6 +174,25 @@ def expected_day_counts(session, day) -> dict[str, dict[str, str]]:
     return {k: {a: str(n) for a, n in v.items()} for k, v in counts.items()}
 
 
+def expected_feeds(session, day) -> dict[str, list[int]]:
+    """Per area, the newest FEED_KEEP reports of the days whose counters are kept."""
+    start = datetime.combine(day - timedelta(days=live.COUNTER_DAYS - 1), datetime.min.time(), CITY_ZONE)
+    rows = session.execute(select(Incident).join(IncidentEvent).where(
+        IncidentEvent.action == "report", IncidentEvent.at >= start).order_by(IncidentEvent.id.desc()))
+    feeds = defaultdict(list)
+    for incident in rows.scalars():
+        for area_id in incident.area_path():
+            key = keys.LIVE_AREA_FEED.format(area_id=area_id)
+            if len(feeds[key]) < live.FEED_KEEP:
+                feeds[key].append(incident.id)
+    return dict(feeds)
+
+
+def read_feeds(client) -> dict[str, list[int]]:
+    return {key: [json.loads(entry)["id"] for entry in client.lrange(key, 0, -1)]
+            for key in client.scan_iter(match=keys.LIVE_AREA_FEED.format(area_id="*"), count=1000)}
+
+
 def read_day_counts(client, day) -> dict[str, dict[str, str]]:
     template = keys.LIVE_AREA_DAY.format(area_id="*", day=day.isoformat())
     found = {}
@@ -201,6 +220,8 @@ def assert_live_equals_sql(session, client) -> int:
     assert read_members(client, keys.LIVE_AREA_WARN) == expected["warn"]
     day = NOON.astimezone(CITY_ZONE).date()
     assert read_day_counts(client, day) == expected_day_counts(session, day)
+    feeds = read_feeds(client)
+    assert feeds and feeds == expected_feeds(session, day)
     assert live.read_cursor(client) == session.scalar(select(IncidentEvent.id).order_by(
         IncidentEvent.id.desc()).limit(1))
     return len(open_)
@@ -209,7 +230,8 @@ def assert_live_equals_sql(session, client) -> int:
 def dump(client) -> dict:
     """Every key with its value (not its time to live)."""
     readers = {"string": client.get, "hash": client.hgetall, "set": client.smembers,
-               "zset": lambda k: client.zrange(k, 0, -1, withscores=True)}
+               "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+               "list": lambda k: client.lrange(k, 0, -1)}
     return {key: readers[client.type(key)](key) for key in client.scan_iter(count=1000)}
 
 

@@ -20,7 +20,7 @@ from models.actor import Actor
 from models.db import make_session_factory
 from tests.api_support import api, client, logged_in_request, login_client  # noqa: F401, F811
 from tests.factories import T0, make_incident, make_world
-from workers.live import publish_committed
+from workers.live import publish_committed, read_live_incident
 
 SLA = Actor.system("sla")
 
@@ -35,8 +35,8 @@ def names(engine):
     return Names(make_session_factory(engine))
 
 
-def relay(engine, redis) -> None:
-    publish_committed(make_session_factory(engine), redis)
+def relay(engine, redis, now=None) -> None:
+    publish_committed(make_session_factory(engine), redis, now=now)
 
 
 def test_the_board_puts_new_breaches_first_then_what_can_still_be_saved():
@@ -72,19 +72,38 @@ def test_the_wall_reads_counts_board_and_alarms_from_redis(session, engine, redi
         redis, names, world.areas["A1"].id, "zh", now)["board"]}
 
 
-def test_the_feed_adds_new_reports_on_top_once_and_keeps_its_length(session, engine, redis, world,
-                                                                    names):
+def test_the_feed_lists_the_newest_reports_of_the_area_from_redis(session, engine, redis, world,
+                                                                  names):
     first = make_incident(session, world, description="<script>alert(1)</script>楼道堆放杂物")
     second = make_incident(session, world, now=T0 + timedelta(minutes=1), description="噪音扰民")
+    elsewhere = make_incident(session, world, grid="B1a", now=T0 + timedelta(minutes=2))
     session.commit()
-    relay(engine, redis)
-    feed = data.add_to_feed(redis, names, [], [first.id], "zh")
-    feed = data.add_to_feed(redis, names, feed, [first.id, second.id, 999_999], "zh", rows=5)
-    assert [e["id"] for e in feed] == [second.id, first.id], "newest first, no repeats, unknown skipped"
-    assert feed[1]["text"].startswith("<script>"), "text is kept as text; Dash renders it escaped"
-    assert len(data.add_to_feed(redis, names, feed, [second.id], "zh", rows=1)) == 1
+    now = T0 + timedelta(minutes=3)
+    relay(engine, redis, now)
+    town = data.read_live(redis, names, world.areas["A"].id, "zh", now)["feed"]
+    assert [e["id"] for e in town] == [second.id, first.id], "newest first, only the town's own"
+    assert town[1]["text"].startswith("<script>"), "text is kept as text; Dash renders it escaped"
+    city = data.read_live(redis, names, world.areas["A"].parent_id, "zh", now)["feed"]
+    assert [e["id"] for e in city] == [elsewhere.id, second.id, first.id]
+    for incident in (first, second):  # set aside: closed, gone from the live hashes
+        lifecycle.invalidate(session, incident, world.actors["lead-A"], expected_version=incident.version,
+                             reason="重复上报", now=now)
+    session.commit()
+    relay(engine, redis, now)
+    assert all(read_live_incident(redis, i.id) is None for i in (first, second))
+    again = data.read_live(redis, names, world.areas["A"].id, "zh", now)["feed"]
+    assert [e["id"] for e in again] == [second.id, first.id], "a report stays listed after it closes"
     from_sql = data.list_feed(session, names, "town", world.areas["A"].id, "zh")
     assert [e["id"] for e in from_sql] == [second.id, first.id]
+
+
+def test_the_feed_keeps_the_newest_rows_however_many_arrive_between_refreshes(session, engine, redis,
+                                                                             world, names):
+    made = [make_incident(session, world, now=T0 + timedelta(seconds=n)) for n in range(12)]
+    session.commit()
+    relay(engine, redis, T0 + timedelta(minutes=1))
+    feed = data.read_live(redis, names, world.areas["A"].id, "zh", T0 + timedelta(minutes=1))["feed"]
+    assert [e["id"] for e in feed] == [i.id for i in reversed(made)][:data.FEED_ROWS]
 
 
 @pytest.mark.parametrize(("key", "value", "before", "expected"), [

@@ -30,6 +30,9 @@ LIVE_AREA_DUE = "grid:{{live}}:area:{area_id}:due"
 LIVE_AREA_WARN = "grid:{{live}}:area:{area_id}:warn"
 # Events per action in an area on one Asia/Shanghai day (YYYY-MM-DD); field "_seq" = last event counted.
 LIVE_AREA_DAY = "grid:{{live}}:area:{area_id}:day:{day}"
+# The newest reports of an area (any level), newest first, capped at FEED_KEEP: JSON
+# {"id", "item_id", "town_id", "village_id", "reported_at", "description"} (the walls' feed).
+LIVE_AREA_FEED = "grid:{{live}}:area:{area_id}:feed"
 # Holes in the event ids the relay is waiting on: first missing id -> JSON {"seen", "writers"}.
 LIVE_GAPS = "grid:{live}:gaps"
 # Held while a rebuild runs (relays wait; a second rebuild refuses).

@@ -18,6 +18,9 @@ Applying one event is one Lua script, so all of it happens or none of it does:
 - it counts the event's action in those areas' counters for the event's Asia/Shanghai day,
   only if the counter has not yet counted an event with this id or a later one, so even a
   cursor moved back by hand counts nothing twice;
+- a report is pushed onto each of those areas' feed list (the newest FEED_KEEP reports,
+  newest first, each self-contained so a wall can show it after the incident closed), under
+  the same guard as the counters, so it is never listed twice;
 - it publishes a small JSON notice on each of those areas' channels: {"seq": event id,
   "incident_id", "action", "state" and "version" (after the event), "open", "areas" (the
   path), "at"}. A wall that sees a gap in "seq" re-reads `read_area_snapshot`.
@@ -48,7 +51,7 @@ rollup) never hold the feed up. A writer stuck longer than GAP_MAX_WAIT (idle in
 transaction, say) is given up on with an error in the log; rebuild once it is sorted out.
 
 Rebuild. `rebuild_live_state` wipes every live key and rewrites it from SQL: the open
-incidents and today's counters. It removes the cursor first, so racing relays stop (a relay
+incidents, today's counters and the feeds. It removes the cursor first, so racing relays stop (a relay
 finding no cursor rebuilds, unless a rebuild is already running), and sets it last.
 """
 from __future__ import annotations
@@ -88,6 +91,7 @@ REBUILD_BATCH = 500  # incidents per Lua call, which keeps Redis busy for some 3
 REBUILD_LOCK_TTL = 60
 SNAPSHOT_LIMIT = 500
 SNAPSHOT_TRIES = 20
+FEED_KEEP = 20  # reports kept per area for the walls' feed (a wall shows 8)
 
 # The incident hash: field -> type. Areas: area_id is where it was reported, the rest its path.
 # alarm_at: an unacknowledged breach (the wall flashes the incident until a lead acknowledges).
@@ -102,13 +106,15 @@ HASH_FIELDS: dict[str, type] = {
     "return_count": int, "description": str,
 }
 
-# KEYS: 1 cursor, 2 hash, 3 tombstone, then per area i (from 0): 4+4i open set, 5+4i due,
-#       6+4i warn, 7+4i day counters.
+# KEYS: 1 cursor, 2 hash, 3 tombstone, then per area i (from 0): 4+5i open set, 5+5i due,
+#       6+5i warn, 7+5i day counters, 8+5i feed list.
 # ARGV: 1 expected cursor, 2 seq, 3 incident id, 4 row version, 5 open (1/0), 6 due score,
 #       7 warn score ('' = none), 8 action, 9 counters expire-at ('' = do not count),
-#       10 notice, 11 tombstone ttl ('' = none), 12 n areas, 13.. n channels, then the hash
-#       as a JSON list [field, value, ...] (one argument: packing it is cheap).
+#       10 notice, 11 tombstone ttl ('' = none), 12 n areas, 13.. n channels, then the feed
+#       entry ('' = not a report), then the hash as a JSON list [field, value, ...] (one
+#       argument: packing it is cheap).
 APPLY_EVENT = """
+local FEED_KEEP = %d
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local function num(v) if v then return tonumber(v) end return -1 end
 local n, member, open = tonumber(ARGV[12]), ARGV[3], ARGV[5] == '1'
@@ -120,32 +126,36 @@ end
 if tonumber(ARGV[4]) >= held then
   redis.call('DEL', KEYS[2])
   if open then
-    redis.call('HSET', KEYS[2], unpack(cjson.decode(ARGV[13 + n])))
+    redis.call('HSET', KEYS[2], unpack(cjson.decode(ARGV[14 + n])))
     redis.call('DEL', KEYS[3])
   elseif ARGV[11] ~= '' then
     redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[11])
   end
   for i = 0, n - 1 do
-    if open then redis.call('SADD', KEYS[4 + 4 * i], member)
-    else redis.call('SREM', KEYS[4 + 4 * i], member) end
-    place(KEYS[5 + 4 * i], ARGV[6])
-    place(KEYS[6 + 4 * i], ARGV[7])
+    if open then redis.call('SADD', KEYS[4 + 5 * i], member)
+    else redis.call('SREM', KEYS[4 + 5 * i], member) end
+    place(KEYS[5 + 5 * i], ARGV[6])
+    place(KEYS[6 + 5 * i], ARGV[7])
   end
 end
 if ARGV[9] ~= '' then
   for i = 0, n - 1 do
-    local day = KEYS[7 + 4 * i]
+    local day, feed = KEYS[7 + 5 * i], ARGV[13 + n]
     if num(redis.call('HGET', day, '_seq')) < tonumber(ARGV[2]) then
       redis.call('HINCRBY', day, ARGV[8], 1)
       redis.call('HSET', day, '_seq', ARGV[2])
       redis.call('EXPIREAT', day, ARGV[9])
+      if feed ~= '' then
+        redis.call('LPUSH', KEYS[8 + 5 * i], feed)
+        redis.call('LTRIM', KEYS[8 + 5 * i], 0, FEED_KEEP - 1)
+      end
     end
   end
 end
 for i = 1, n do redis.call('PUBLISH', ARGV[12 + i], ARGV[10]) end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
-"""
+""" % FEED_KEEP
 
 # Rebuild: a batch of open incidents in one call. ARGV[1]: JSON list of [id, [values in the
 # order of ARGV[2]'s field names, null for none], [area ids], due score, warn score];
@@ -279,6 +289,21 @@ def build_notice(row) -> str:
     }, separators=(",", ":"))
 
 
+def build_feed_entry(row) -> str:
+    """A report as the walls' feed lists it: enough to show it without its incident's hash."""
+    return json.dumps({
+        "id": row.id, "item_id": row.item_id, "town_id": row.town_id, "village_id": row.village_id,
+        "reported_at": row.reported_at.isoformat() if row.reported_at else None,
+        "description": shorten(row.description or ""),
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def read_feed(redis, area_id: int, rows: int) -> list[dict]:
+    """The newest `rows` reports of an area, newest first."""
+    return [json.loads(entry) for entry in redis.lrange(keys.LIVE_AREA_FEED.format(area_id=area_id),
+                                                        0, rows - 1)]
+
+
 # ---------------------------------------------------------------- reading SQL
 
 def _incident_columns() -> list:
@@ -336,12 +361,14 @@ def build_apply_args(row, expected: int, now: datetime) -> tuple[list[str], list
         script_keys += [keys.LIVE_AREA_OPEN.format(area_id=area_id),
                         keys.LIVE_AREA_DUE.format(area_id=area_id),
                         keys.LIVE_AREA_WARN.format(area_id=area_id),
-                        keys.LIVE_AREA_DAY.format(area_id=area_id, day=day.isoformat())]
+                        keys.LIVE_AREA_DAY.format(area_id=area_id, day=day.isoformat()),
+                        keys.LIVE_AREA_FEED.format(area_id=area_id)]
     counting = expire_at > now.timestamp()
     args = [expected, row.seq, row.id, row.version, int(is_open), score(row.due_at),
             score(row.warn_at), row.action, expire_at if counting else "", build_notice(row),
             GONE_TTL if is_recent(row, now) else "", len(path),
-            *(keys.CHANNEL_AREA.format(area_id=a) for a in path)]
+            *(keys.CHANNEL_AREA.format(area_id=a) for a in path),
+            build_feed_entry(row) if row.action == "report" else ""]
     if is_open:
         args.append(json.dumps(flatten(build_live_fields(row)), ensure_ascii=False))
     return script_keys, args
@@ -621,9 +648,30 @@ def write_day_counts(redis, day: date, counts: dict[int, dict[str, int]]) -> Non
         pipe.execute()
 
 
+def write_feeds(conn: Connection, redis, now: datetime, last_id: int) -> None:
+    """Each area's feed list, newest first, from the reports the relay would have listed:
+    those of the days whose counters are kept (today and the COUNTER_DAYS - 1 before)."""
+    query = (
+        select(IncidentEvent.id.label("seq"), *_incident_columns())
+        .join(Incident, Incident.id == IncidentEvent.incident_id)
+        .where(IncidentEvent.action == "report", IncidentEvent.id <= last_id,
+               IncidentEvent.at >= day_start(local_day(now) - timedelta(days=COUNTER_DAYS - 1)))
+        .order_by(IncidentEvent.id.desc())
+    )
+    feeds: dict[int, list[str]] = defaultdict(list)
+    for row in conn.execute(query.execution_options(yield_per=2000)):
+        for area_id in area_path(row):
+            if len(feeds[area_id]) < FEED_KEEP:
+                feeds[area_id].append(build_feed_entry(row))
+    with redis.pipeline(transaction=False) as pipe:
+        for area_id, entries in feeds.items():
+            pipe.rpush(keys.LIVE_AREA_FEED.format(area_id=area_id), *entries)
+        pipe.execute()
+
+
 def rebuild_live_state(session: Session, redis, *, now: datetime | None = None,
                        batch: int = REBUILD_BATCH) -> dict:
-    """Wipe all live keys and rebuild them from SQL (open incidents, today's counters).
+    """Wipe all live keys and rebuild them from SQL (open incidents, today's counters, feeds).
 
     Raises RebuildRunning when another rebuild holds the lock.
     """
@@ -640,6 +688,7 @@ def rebuild_live_state(session: Session, redis, *, now: datetime | None = None,
             write_tombstones(conn, redis, now)
             day = local_day(now)
             write_day_counts(redis, day, count_day_events(conn, day, last_id))
+            write_feeds(conn, redis, now, last_id)
         redis.set(keys.LIVE_CURSOR, last_id)
     finally:
         redis.register_script(RELEASE_LOCK)(keys=[keys.LIVE_REBUILD_LOCK], args=[token])

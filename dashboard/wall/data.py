@@ -5,11 +5,18 @@ Sources, chosen so that a refresh costs a few Redis round trips and no SQL:
   Redis (`workers.live.read_area_snapshot`), current to the last relayed event;
 - today's rates and everything "same time last week": the wall figures the RQ job writes
   every minute (`workers.wall`), so rates lag by at most a minute;
-- the feed: the incidents named by the stream's notices, read from their live hashes. Only
-  a page load or a re-sync reads the newest reports from SQL.
+- the feed: the area's list of newest reports, which the relay pushes in the same Lua
+  script that counts them (workers.live). Every refresh shows the newest FEED_ROWS whole,
+  so a refresh the browser dropped (dash-renderer abandons an in-flight callback when a
+  newer signal comes) loses nothing: the next one shows the same list. A page load reads
+  SQL only when Redis is unreachable.
+
+Counts, feed and figures are read in one MULTI: atomic without WATCH, so a busy city (the
+cursor moves 50 times a second) never retries.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,8 +28,7 @@ from dashboard.wall.names import Names
 from models.enums import AreaLevel
 from models.incident import Incident
 from workers import keys
-from workers.live import build_band, decode_live_incident, read_area_snapshot, read_live_incident
-from workers.wall import read_wall_figures
+from workers.live import build_band, decode_live_incident, local_day
 
 BOARD_ROWS = 10
 BOARD_OVERDUE_SCAN = 30  # the most recently overdue incidents read (new breaches are among them)
@@ -105,12 +111,29 @@ def read_board(redis, area_id: int, now: datetime, rows: int = BOARD_ROWS) -> tu
 
 
 def read_live(redis, names: Names, area_id: int, lang: str, now: datetime) -> dict:
-    """Headline numbers and board rows for one area, from Redis only."""
-    snapshot = read_area_snapshot(redis, area_id, now=now, limit=1)  # the counts, atomically
-    figures = read_wall_figures(redis, area_id)
+    """Headline numbers, board rows and the feed of one area, from Redis only."""
+    moment = now.timestamp()
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.get(keys.LIVE_CURSOR)
+        pipe.scard(keys.LIVE_AREA_OPEN.format(area_id=area_id))
+        pipe.zcount(keys.LIVE_AREA_DUE.format(area_id=area_id), "-inf", moment)
+        pipe.hgetall(keys.LIVE_AREA_DAY.format(area_id=area_id, day=local_day(now).isoformat()))
+        pipe.lrange(keys.LIVE_AREA_FEED.format(area_id=area_id), 0, FEED_ROWS - 1)
+        pipe.get(keys.WALL_FIGURES.format(area_id=area_id))
+        seq, open_count, overdue, today, feed, figures = pipe.execute()
+    snapshot = {"today": {k: int(v) for k, v in today.items() if k != "_seq"},
+                "counts": {"open": open_count, "overdue": overdue}}
     board = [build_board_row(names, i, lang, now) for i in pick_board(*read_board(redis, area_id, now))]
-    return {"seq": snapshot["seq"], "at": snapshot["at"],
-            "headlines": build_headlines(snapshot, figures), "board": board}
+    return {"seq": int(seq) if seq is not None else None, "at": now.isoformat(),
+            "headlines": build_headlines(snapshot, json.loads(figures) if figures else None),
+            "board": board,
+            "feed": [build_feed_entry(names, decode_feed_entry(entry), lang) for entry in feed]}
+
+
+def decode_feed_entry(entry: str) -> dict:
+    stored = json.loads(entry)
+    reported = stored.get("reported_at")
+    return stored | {"reported_at": datetime.fromisoformat(reported) if reported else None}
 
 
 def build_feed_entry(names: Names, incident, lang: str) -> dict:
@@ -127,24 +150,8 @@ def build_feed_entry(names: Names, incident, lang: str) -> dict:
 
 def list_feed(session: Session, names: Names, level: str, area_id: int, lang: str,
               rows: int = FEED_ROWS) -> list[dict]:
-    """The newest reports in an area, from SQL (page load and re-sync)."""
+    """The newest reports in an area, from SQL: a page load while Redis is unreachable."""
     query = select(Incident).order_by(Incident.reported_at.desc(), Incident.id.desc()).limit(rows)
     if level != AreaLevel.CITY:
         query = query.where(AREA_COLUMN[level] == area_id)
     return [build_feed_entry(names, row, lang) for row in session.scalars(query)]
-
-
-def add_to_feed(redis, names: Names, feed: list[dict], incident_ids: list[int], lang: str,
-                rows: int = FEED_ROWS) -> list[dict]:
-    """New reports on top of the feed. An incident already closed again (gone from the live
-    state) is read as missing and left out; one already in the feed is not repeated."""
-    seen = {entry["id"] for entry in feed}
-    fresh = []
-    for incident_id in reversed(incident_ids):  # newest first
-        if incident_id in seen:
-            continue
-        live = read_live_incident(redis, incident_id)
-        if live is not None:
-            fresh.append(build_feed_entry(names, live, lang))
-            seen.add(incident_id)
-    return (fresh + feed)[:rows]

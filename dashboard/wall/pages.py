@@ -3,7 +3,8 @@
 A page is rendered whole on the server at load, so the first paint needs no callback. After
 that, three callbacks keep it current:
 - `refresh_live`, fired by the stream (assets/wall.js hands each coalesced `change`, and each
-  re-sync, to the `wall-signal` store): headline numbers, deadline board and feed, from Redis;
+  re-sync, to the `wall-signal` store): headline numbers, deadline board and feed, from Redis
+  only, whole each time (so a refresh the browser dropped for a newer one loses nothing);
 - `refresh_slow`, every WALL_SLOW_SECONDS and on the map's mode switch: map colours (a Patch,
   so the boundaries are sent once), category breakdown and trend;
 - `drill_down`: a click on a child area opens its wall.
@@ -84,21 +85,21 @@ def build_wall(level: str, code: str | None, lang: str):
     parent = names.area(area.parent_id) if level != AreaLevel.CITY else None
     now = utcnow()
     with services.sessions() as session:
-        feed = data.list_feed(session, names, level, area.id, lang)
         area_map = load_children_map(session, area.id)
-    try:
-        live = data.read_live(services.redis, names, area.id, lang, now)
-        figures = read_wall_figures(services.redis, area.id)
-        values = read_map_values(services.redis, area.id, level, "count", now=now)
-    except REDIS_DOWN:
-        log.warning("wall %s rendered without live state: Redis is unreachable", area.code)
-        live, figures, values = None, None, {}
+        try:
+            live = data.read_live(services.redis, names, area.id, lang, now)
+            figures = read_wall_figures(services.redis, area.id)
+            values = read_map_values(services.redis, area.id, level, "count", now=now)
+        except REDIS_DOWN:
+            log.warning("wall %s rendered without live state: Redis is unreachable", area.code)
+            live, figures, values = None, None, {}
+        feed = live["feed"] if live else data.list_feed(session, names, level, area.id, lang)
     headlines = live["headlines"] if live else data.build_headlines(
         {"today": {}, "counts": {"open": None, "overdue": None}}, None)
     return html.Div([
         dcc.Store(id="wall-area", data={"area_id": area.id, "level": level, "code": area.code,
                                         "lang": lang}),
-        dcc.Store(id="wall-signal"), dcc.Store(id="wall-feed", data=feed), dcc.Store(id="wall-scale"),
+        dcc.Store(id="wall-signal"), dcc.Store(id="wall-scale"),
         dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
         build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
@@ -164,23 +165,17 @@ def require_wall(area: dict | None) -> Actor:
 
 def register_wall_callbacks(app: dash.Dash) -> None:
     @app.callback(Output("wall-kpis", "children"), Output("wall-board", "children"),
-                  Output("wall-feed", "data"), Output("wall-feed-list", "children"),
-                  Input("wall-signal", "data"), State("wall-area", "data"),
-                  State("wall-feed", "data"), prevent_initial_call=True)
-    def refresh_live(signal, area, feed):
+                  Output("wall-feed-list", "children"),
+                  Input("wall-signal", "data"), State("wall-area", "data"), prevent_initial_call=True)
+    def refresh_live(_signal, area):
         require_wall(area)
         services, names, lang = get_services(), get_names(), area["lang"]
         try:
             live = data.read_live(services.redis, names, area["area_id"], lang, utcnow())
-            if (signal or {}).get("resync"):
-                with services.sessions() as session:
-                    feed = data.list_feed(session, names, area["level"], area["area_id"], lang)
-            elif (signal or {}).get("reports"):
-                feed = data.add_to_feed(services.redis, names, feed or [], signal["reports"], lang)
         except REDIS_DOWN:
-            return no_update, no_update, no_update, no_update
-        return (panels.build_headlines(live["headlines"], lang), panels.build_board(live["board"], lang),
-                feed, panels.build_feed(feed, lang))
+            return no_update, no_update, no_update
+        return (panels.build_headlines(live["headlines"], lang),
+                panels.build_board(live["board"], lang), panels.build_feed(live["feed"], lang))
 
     @app.callback(Output("wall-map", "figure"), Output("wall-trend", "figure"),
                   Output("wall-categories", "children"), Input("wall-slow", "n_intervals"),
