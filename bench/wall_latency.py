@@ -13,6 +13,11 @@ Chromium page holds the city wall; each probe POSTs a report from the page (benc
 and times, on the page's clock, the response's arrival to the feed entry's appearance.
 Probes are spaced 0.5-1 s apart. A probe not on screen within 5 s counts as missed; the
 percentiles are given over the probes shown and over all (a missed one counted as never).
+A second measure does not depend on the feed: the wall's headline numbers carry the relay's
+cursor (`.wall-seq`); a probe is on screen once the screen shows a cursor at or past the
+probe's report event (looked up in SQL afterwards). At 50 reports/s the city's 8-row feed
+turns over every 160 ms, so a report can be shown-and-gone between two refreshes, or never
+among the newest 8 when a refresh reads; the counts it is part of are shown either way.
 With --walls town (default: both) the same is done on the busiest town's wall with probes in
 that town while the load stays city-wide: a wall whose 8-row feed is not flooded.
 
@@ -63,6 +68,7 @@ def one_run(system: WallSystem, args, path: str, grids, probe_grids, items) -> d
         callbacks.start()
         prober.run(args.probes)
         callbacks.stop()
+        prober.read_reflected(system.database)
         rate = load.stop()
         browser.close()
     return {"probes": prober.summary(), "live": callbacks.summary("wall-feed-list"),
@@ -103,6 +109,8 @@ def print_run(name: str, result: dict, started: float) -> None:
           f"{live['per_second']:.2f}/s, server p50 {live['p50']:.1f} ms p95 {live['p95']:.1f} ms; "
           f"load {result['rate']:.1f}/s ({result['failed']} failed); "
           f"{time.monotonic() - started:.0f} s; load average {result['load_average']:.2f}", flush=True)
+    print(f"    live state on screen at or past the report: {p['state_n']} probes, p50 "
+          f"{p['state_p50']:.0f} ms, p95 {p['state_p95']:.0f} ms, never {p['state_missed']}", flush=True)
     print(f"    stream message reached the page (before any callback): {p['signal_n']} probes, p50 "
           f"{p['signal_p50']:.0f} ms, p95 {p['signal_p95']:.0f} ms after the API response", flush=True)
     for error in result["page_errors"][:3] + result["probe_errors"]:
@@ -119,7 +127,13 @@ def report(args, wall: str, results: list[dict]) -> None:
     print(figure("event to screen p95 (probes shown)", pick("probes", "p95"), "ms", "<= 500 ms"))
     print(figure("event to screen p50 (all; missed = inf)", pick("probes", "all_p50"), "ms", "<= 200 ms"))
     print(figure("event to screen p95 (all; missed = inf)", pick("probes", "all_p95"), "ms", "<= 500 ms"))
-    print(figure("probes not on screen within 5 s", pick("probes", "missed"), "probes", "0"))
+    print(figure("probes not on screen within 5 s", pick("probes", "missed"), "probes",
+                 "0 (a busy city's 8-row feed may turn over before a refresh)"))
+    print(figure("event to screen p50 (live state shown includes the report)", pick("probes", "state_p50"),
+                 "ms", "<= 200 ms"))
+    print(figure("event to screen p95 (live state shown includes the report)", pick("probes", "state_p95"),
+                 "ms", "<= 500 ms"))
+    print(figure("probes never reflected in the live state shown", pick("probes", "state_missed"), "probes", "0"))
     print(figure("API response to stream message p50", pick("probes", "signal_p50"), "ms", "reported"))
     print(figure("API response to stream message p95", pick("probes", "signal_p95"), "ms", "reported"))
     print(figure("server time per live callback p50", pick("live", "p50"), "ms", "reported"))

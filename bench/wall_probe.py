@@ -23,9 +23,11 @@ import http.client
 import json
 import random
 import re
+import sqlite3
 import statistics
 import threading
 import time
+from pathlib import Path
 
 DESCRIPTIONS = ["楼道堆放杂物，堵塞消防通道", "井盖缺失，存在安全隐患", "路灯损坏，夜间无照明",
                 "占道经营，影响行人通行", "垃圾桶满溢，未及时清运"]
@@ -149,7 +151,16 @@ OBSERVER = """() => {
       for (const id of Array.from(seen.keys()).slice(0, 2500)) { seen.delete(id); }
     }
   };
-  note();
+  // When each live state (the relay's cursor, `.wall-seq` in the headline numbers) is first
+  // on screen: a probe is reflected once the screen shows a cursor at or past its event.
+  const shown = window.__benchSeq = [];
+  const noteSeq = () => {
+    const marker = document.querySelector('#wall-kpis .wall-seq');
+    const seq = marker ? Number(marker.getAttribute('data-seq')) : 0;
+    if (!shown.length || seq > shown[shown.length - 1][0]) { shown.push([seq, performance.now()]); }
+    if (shown.length > 20000) { shown.splice(0, 10000); }
+  };
+  note(); noteSeq();
   // Also when each report reached the page in a stream message: the wall hands every
   // coalesced change to Dash through dash_clientside.set_props('wall-signal', ...).
   const signalled = window.__benchSignalled = new Map(), dc = window.dash_clientside;
@@ -164,8 +175,8 @@ OBSERVER = """() => {
       return handOn.apply(this, arguments);
     };
   }
-  new MutationObserver(note).observe(document.body, {childList: true, subtree: true,
-    attributes: true, attributeFilter: ['data-incident']});
+  new MutationObserver(() => { note(); noteSeq(); }).observe(document.body, {childList: true,
+    subtree: true, attributes: true, attributeFilter: ['data-incident', 'data-seq']});
 }"""
 
 PROBE = """async ({token, body, timeout}) => {
@@ -202,6 +213,9 @@ class Prober:
         self.signals: list[float] = []  # response to the stream message naming the report
         self.missed: list[str] = []
         self.errors: list[str] = []
+        self.arrivals: list[tuple[int, float]] = []  # (incident id, response arrival on the page clock)
+        self.reflected: list[float] = []  # response to a screen showing a cursor at or past the report
+        self.unreflected = 0
 
     def run(self, count: int, gap: tuple[float, float] = (0.5, 1.0), progress: bool = True) -> None:
         for n in range(count):
@@ -209,7 +223,9 @@ class Prober:
             result = self.page.evaluate(PROBE, {"token": self.token, "body": body, "timeout": self.timeout_ms})
             if result.get("error"):
                 self.errors.append(f"{result['error']} {result.get('detail', '')[:200]}")
-            elif result["latency"] is None:
+                continue
+            self.arrivals.append((int(result["id"]), result["arrived"]))
+            if result["latency"] is None:
                 self.missed.append(result["id"])
             else:
                 self.latencies.append(result["latency"])
@@ -220,6 +236,24 @@ class Prober:
                       f"{len(self.missed)} missed", flush=True)
             self.page.wait_for_timeout(self.rng.uniform(*gap) * 1000)
 
+    def read_reflected(self, database: Path) -> None:
+        """Event to screen by the live state shown (the wall's cursor marker), for every probe:
+        the first moment the screen showed a cursor at or past the probe's report event. It
+        does not depend on the report staying in the 8-row feed, which at 50 reports/s on the
+        city wall turns over faster than a refresh."""
+        shown = self.page.evaluate("() => window.__benchSeq || []")
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+            seqs = dict(db.execute(
+                "SELECT incident_id, id FROM incident_event WHERE action = 'report' AND incident_id IN "
+                f"({','.join(str(i) for i, _ in self.arrivals) or 'NULL'})").fetchall())
+        for incident_id, arrived in self.arrivals:
+            seq = seqs.get(incident_id)
+            at = next((when for value, when in shown if seq is not None and value >= seq), None)
+            if at is None:
+                self.unreflected += 1
+            else:
+                self.reflected.append(max(0.0, at - arrived))
+
     def summary(self) -> dict:
         values = self.latencies
         censored = values + [float("inf")] * len(self.missed)  # never on screen: later than any
@@ -228,7 +262,9 @@ class Prober:
                 "max": max(values) if values else float("nan"), "missed": len(self.missed),
                 "errors": len(self.errors), "negative": sum(v < 0 for v in values),
                 "signal_n": len(self.signals), "signal_p50": percentile(self.signals, 50),
-                "signal_p95": percentile(self.signals, 95)}
+                "signal_p95": percentile(self.signals, 95),
+                "state_n": len(self.reflected), "state_p50": percentile(self.reflected, 50),
+                "state_p95": percentile(self.reflected, 95), "state_missed": self.unreflected}
 
 
 class CallbackLog:

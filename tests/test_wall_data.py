@@ -20,7 +20,7 @@ from models.actor import Actor
 from models.db import make_session_factory
 from tests.api_support import api, client, logged_in_request, login_client  # noqa: F401, F811
 from tests.factories import T0, make_incident, make_world
-from workers.live import publish_committed, read_live_incident
+from workers.live import publish_committed, read_cursor, read_live_incident
 
 SLA = Actor.system("sla")
 
@@ -148,3 +148,15 @@ def test_a_wall_for_an_unknown_area_says_so(api, client):
     with logged_in_request(api, "city-operator-1", "/wall/town/nope"):
         page = town_wall(code="nope")
     assert page.className == "wall-missing" and "没有这个区域" in str(page.children)
+
+
+def test_the_headlines_carry_the_cursor_of_the_live_state_they_show(session, engine, redis, world,
+                                                                    names):
+    make_incident(session, world)
+    make_incident(session, world, now=T0 + timedelta(seconds=1))
+    session.commit()
+    relay(engine, redis, T0 + timedelta(minutes=1))
+    live = data.read_live(redis, names, world.areas["A"].id, "zh", T0 + timedelta(minutes=1))
+    assert live["seq"] == read_cursor(redis) and live["seq"] >= 2
+    marker = panels.build_headlines(live["headlines"], "zh", live["seq"])[0]
+    assert marker.hidden and getattr(marker, "data-seq") == str(live["seq"])

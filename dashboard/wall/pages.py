@@ -103,7 +103,8 @@ def build_wall(level: str, code: str | None, lang: str):
         dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
         build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
-        html.Section(panels.build_headlines(headlines, lang), id="wall-kpis", className="wall-kpis"),
+        html.Section(panels.build_headlines(headlines, lang, live and live["seq"]), id="wall-kpis",
+                     className="wall-kpis"),
         html.Section([
             html.Div([panel_title("map", lang), dcc.RadioItems(
                 id="wall-map-mode", value="count", inline=True, className="map-mode",
@@ -174,7 +175,7 @@ def register_wall_callbacks(app: dash.Dash) -> None:
             live = data.read_live(services.redis, names, area["area_id"], lang, utcnow())
         except REDIS_DOWN:
             return no_update, no_update, no_update
-        return (panels.build_headlines(live["headlines"], lang),
+        return (panels.build_headlines(live["headlines"], lang, live["seq"]),
                 panels.build_board(live["board"], lang), panels.build_feed(live["feed"], lang))
 
     @app.callback(Output("wall-map", "figure"), Output("wall-trend", "figure"),

@@ -47,8 +47,11 @@ def build_delta(h: Headline, lang: str) -> html.Div:
                     className=f"kpi-delta {'good' if better else 'bad'}")
 
 
-def build_headlines(headlines: list[Headline], lang: str) -> list:
-    return [html.Div([
+def build_headlines(headlines: list[Headline], lang: str, seq: int | None = None) -> list:
+    """The headline cards, and a hidden marker of the live state they show (the relay's
+    event cursor), so a test or benchmark can tell when an event is reflected on screen."""
+    marker = html.Span(hidden=True, className="wall-seq", **{"data-seq": str(seq or 0)})
+    return [marker] + [html.Div([
         html.Div(t(h.key, lang), className="kpi-label"),
         html.Div(format_value(h, lang), className="kpi-value", id=f"kpi-{h.key}"),
         build_delta(h, lang),
