@@ -8,8 +8,11 @@ Run: .venv/bin/python -m bench.wall_soak [--minutes 60] [--rate 10] [--every 30]
 
 A whole system (bench/wall_system.py: workers, embedded Redis, gunicorn -w 2 --threads 16)
 on a copy of the seeded city with 8 days of history. One headless Chromium page holds the
-city wall (/wall) while RATE reports a second are POSTed through the HTTP API. Every EVERY
-seconds the page is garbage-collected through the DevTools protocol
+city wall (/wall) while RATE reports a second are POSTed through the HTTP API. By default the
+browser is driven over the DevTools protocol alone, without its Network domain, as a kiosk
+runs (bench/cdp.py says why: with it on, Chromium records every request for the inspector,
+and the heap grows with the record); --driver playwright measures through Playwright. Every
+EVERY seconds the page is garbage-collected through the DevTools protocol
 (HeapProfiler.collectGarbage) and Performance.getMetrics read: JSHeapUsedSize, DOM nodes and
 event listeners. The gunicorn workers' VmRSS (/proc/<pid>/status) is read at the same moment.
 Each sample also says whether the wall was live and which report led its feed, so a wall that
@@ -25,6 +28,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from bench.cdp import KioskBrowser, read_login_cookies
 from bench.common import describe_machine, figure
 from bench.wall_probe import ReportLoad, launch_browser, median, new_screen, open_wall
 from bench.wall_system import WallSystem, read_rss_kib
@@ -34,16 +38,9 @@ LEAD = """() => {
   return {live: !!(window.gridWall && window.gridWall.isLive()),
           lead: e ? e.getAttribute('data-incident') : null};
 }"""
-
-
-def take_sample(cdp, page, system: WallSystem, at: float) -> dict:
-    cdp.send("HeapProfiler.collectGarbage")
-    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-    state = page.evaluate(LEAD)
-    pids = system.dashboard_pids()
-    return {"t": at, "heap": metrics["JSHeapUsedSize"], "nodes": metrics.get("Nodes", 0),
-            "listeners": metrics.get("JSEventListeners", 0), "live": state["live"], "lead": state["lead"],
-            "rss": {pid: read_rss_kib(pid) for pid in pids}}
+CATCH_ERRORS = """window.__benchErrors = [];
+addEventListener('error', e => window.__benchErrors.push(String(e.message)));
+addEventListener('unhandledrejection', e => window.__benchErrors.push(String(e.reason)));"""
 
 
 def growth(samples: list[dict], key) -> tuple[float, float, float]:
@@ -55,35 +52,78 @@ def growth(samples: list[dict], key) -> tuple[float, float, float]:
 
 def run(args) -> None:
     with tempfile.TemporaryDirectory(prefix="grid-wall-soak-") as folder, WallSystem(Path(folder)) as system:
-        print(f"  system up on {system.url} (logs in {folder})", flush=True)
+        print(f"  system up on {system.url} (logs in {folder}); driver {args.driver}", flush=True)
         load = ReportLoad(system.url, system.token, system.grids(), system.items(), args.rate)
         with sync_playwright() as playwright:
             browser = launch_browser(playwright)
-            page = new_screen(browser, system.log_in(browser))
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            cdp = page.context.new_cdp_session(page)
-            cdp.send("Performance.enable")
-            open_wall(page, system.url + "/wall")
-            load.start()
-            started = time.monotonic()
-            samples, leads = [], set()
-            while True:
-                at = time.monotonic() - started
-                sample = take_sample(cdp, page, system, at)
-                samples.append(sample)
-                leads.add(sample["lead"])
-                rss = sum(sample["rss"].values()) / 1024
-                print(f"  t={at:6.0f} s  heap {sample['heap'] / 2**20:7.2f} MiB  nodes {sample['nodes']:6.0f}"
-                      f"  listeners {sample['listeners']:5.0f}  live {sample['live']!s:5}  feed lead "
-                      f"{sample['lead']}  dashboard RSS {rss:7.1f} MiB  reports sent {load.ok}"
-                      f"  load average {os.getloadavg()[0]:.2f}", flush=True)
-                if at >= args.minutes * 60 - 1:
-                    break
-                page.wait_for_timeout(max(0.0, (len(samples) * args.every - (time.monotonic() - started))) * 1000)
-            rate = load.stop()
-            browser.close()
+            state = system.log_in(browser)
+            if args.driver == "kiosk":
+                browser.close()
+                samples, leads, errors = soak_kiosk(args, system, load, state)
+            else:
+                samples, leads, errors = soak_playwright(args, system, load, browser, state)
+                browser.close()
+        rate = load.stop()
     report(args, samples, rate, load.failed, len(leads), errors)
+
+
+def soak_kiosk(args, system: WallSystem, load: ReportLoad, state: dict | None):
+    """The wall in a Chromium driven over the DevTools protocol only (bench/cdp.py)."""
+    kiosk = KioskBrowser(read_login_cookies(state))
+    try:
+        kiosk.page.send("Page.addScriptToEvaluateOnNewDocument", {"source": CATCH_ERRORS})
+        kiosk.open(system.url + "/wall", "window.gridWall && window.gridWall.isLive()")
+
+        def sample(at: float) -> dict:
+            metrics = kiosk.read_heap()
+            return build_sample(at, metrics, kiosk.page.evaluate(f"({LEAD})()"), system)
+        samples, leads = keep_sampling(args, load, sample, time.sleep)
+        return samples, leads, kiosk.page.evaluate("window.__benchErrors || []")
+    finally:
+        kiosk.close()
+
+
+def soak_playwright(args, system: WallSystem, load: ReportLoad, browser, state: dict | None):
+    """The wall in a Playwright page (its DevTools Network domain on: see bench/cdp.py)."""
+    page = new_screen(browser, state)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    open_wall(page, system.url + "/wall")
+
+    def sample(at: float) -> dict:
+        cdp.send("HeapProfiler.collectGarbage")
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return build_sample(at, metrics, page.evaluate(LEAD), system)
+    samples, leads = keep_sampling(args, load, sample, lambda seconds: page.wait_for_timeout(seconds * 1000))
+    return samples, leads, errors
+
+
+def keep_sampling(args, load: ReportLoad, sample, wait) -> tuple[list[dict], set]:
+    load.start()
+    started = time.monotonic()
+    samples, leads = [], set()
+    while True:
+        at = time.monotonic() - started
+        taken = sample(at)
+        samples.append(taken)
+        leads.add(taken["lead"])
+        rss = sum(taken["rss"].values()) / 1024
+        print(f"  t={at:6.0f} s  heap {taken['heap'] / 2**20:7.2f} MiB  nodes {taken['nodes']:6.0f}"
+              f"  listeners {taken['listeners']:5.0f}  live {taken['live']!s:5}  feed lead "
+              f"{taken['lead']}  dashboard RSS {rss:7.1f} MiB  reports sent {load.ok}"
+              f"  load average {os.getloadavg()[0]:.2f}", flush=True)
+        if at >= args.minutes * 60 - 1:
+            return samples, leads
+        wait(max(0.0, len(samples) * args.every - (time.monotonic() - started)))
+
+
+def build_sample(at: float, metrics: dict, state: dict, system: WallSystem) -> dict:
+    pids = system.dashboard_pids()
+    return {"t": at, "heap": metrics["JSHeapUsedSize"], "nodes": metrics.get("Nodes", 0),
+            "listeners": metrics.get("JSEventListeners", 0), "live": state["live"], "lead": state["lead"],
+            "rss": {pid: read_rss_kib(pid) for pid in pids}}
 
 
 def report(args, samples: list[dict], rate: float, failed: int, leads: int, errors: list[str]) -> None:
@@ -117,6 +157,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=10, help="reports per second through the API")
     parser.add_argument("--every", type=float, default=30, help="seconds between heap samples")
     parser.add_argument("--warmup", type=float, default=120, help="seconds before the first sample counted")
+    parser.add_argument("--driver", choices=("kiosk", "playwright"), default="kiosk",
+                        help="kiosk: Chromium over the DevTools protocol without its Network domain "
+                             "(as a wall runs); playwright: a Playwright page (Network domain on)")
     args = parser.parse_args()
     print("bench/wall_soak.py —", describe_machine(), flush=True)
     run(args)
