@@ -29,6 +29,7 @@ class Session:
     events it was never asked to enable are not sent, and any others are skipped."""
 
     def __init__(self, url: str, timeout: float = 120):
+        self.url = url
         self.socket = websocket.create_connection(url, timeout=timeout, suppress_origin=True)
         self.ids = itertools.count(1)
 
@@ -70,7 +71,7 @@ class KioskBrowser:
              if k in c} | ({"sameSite": c["sameSite"]} if c.get("sameSite") in ("Lax", "Strict") else {})
             for c in cookies]})
         target = self.browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        port = self.browser.socket.url.split(":")[2].split("/")[0]
+        port = self.browser.url.split(":")[2].split("/")[0]
         self.page = Session(f"ws://127.0.0.1:{port}/devtools/page/{target}")
         self.page.send("Performance.enable")
 
