@@ -7,6 +7,9 @@ worker process: gunicorn -w 2 --threads 4 'dashboard.app:create_server()'.
 
 Passwords are asked twice at a prompt (never echoed, never an argument a process list
 shows); --password-stdin reads one line from standard input instead, for scripts.
+set-password ends the person's logins in SQL and deletes their copies from the system's
+Redis (REDIS_URL or the embedded one); if Redis cannot be reached, the screens notice
+within 5 minutes (dashboard/auth/logins.py, COPY_TTL).
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import sys
 
 from models.db import make_engine, make_session_factory
 from models.errors import DomainError
-from models.settings import database_url
+from models.settings import SettingsError, database_url, redis_url
 
 ROLES = ("operator", "shift_lead", "leader", "admin")
 
@@ -73,6 +76,21 @@ def read_password(from_stdin: bool) -> str | None:
     return first
 
 
+def open_redis():
+    """The system's Redis, for deleting login copies; None (said on stderr) when it has none."""
+    import redis as redis_lib
+
+    from dashboard.auth.logins import COPY_TTL
+
+    try:
+        url = redis_url()
+    except SettingsError:
+        print(f"note: no Redis to reach (REDIS_URL unset, the embedded one not running): the logins "
+              f"end in SQL; a screen holding a copy notices within {COPY_TTL}", file=sys.stderr)
+        return None
+    return redis_lib.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, decode_responses=True)
+
+
 def _create_token(session, args) -> str:
     from dashboard.auth.accounts import get_staff
     from models.token import create_token
@@ -93,10 +111,15 @@ def _account_command(args) -> int:
                                      password=secret, name=args.name)
         return f"created {staff.username} ({staff.role.value}, area {args.area})"
 
-    def update(session) -> str:
-        return f"password set for {accounts.set_password(session, args.username, secret).username}"
-
-    return _with_session(create if args.command == "create-user" else update)
+    if args.command == "create-user":
+        return _with_session(create)
+    redis = open_redis()
+    try:  # the logins end with the commit; their Redis copies are deleted right after it
+        return _with_session(lambda session: "password set for "
+                             + accounts.set_password(session, args.username, secret, redis).username)
+    finally:
+        if redis is not None:
+            redis.close()
 
 
 def main(argv: list[str] | None = None) -> int:

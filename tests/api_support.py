@@ -23,9 +23,8 @@ from sqlalchemy import func, select
 
 from dashboard.app import create_app, dispose
 from dashboard.auth.accounts import DEMO_PASSWORD, get_staff
-from dashboard.auth.logins import LoginUser, start_login
+from dashboard.auth.logins import start_login
 from models import Incident, IncidentEvent
-from models.actor import Actor
 from models.db import make_session_factory
 from models.token import create_token, revoke_tokens
 
@@ -83,15 +82,15 @@ def login_client(client, username: str, password: str = DEMO_PASSWORD, *, rememb
 
 @contextmanager
 def logged_in_request(api, username: str, path: str = "/"):
-    """A request context in which `username` is logged in (a real login record in Redis)."""
+    """A request context in which `username` is logged in (a real login: its row in SQL,
+    its copy in Redis)."""
     services = api.server.extensions["grid"]
     with services.sessions() as session:
-        staff = get_staff(session, username)
-        actor, stored = Actor.from_staff(staff), staff.password_hash
-    login_id = start_login(services.redis, actor.id, stored, remember=False)
+        user = start_login(session, services.redis, get_staff(session, username), remember=False,
+                           lock=services.write_lock)
     with api.server.test_request_context(path):
-        login_user(LoginUser(actor, username, login_id))
-        yield actor
+        login_user(user)
+        yield user.actor
 
 
 def revoke_token(engine, name: str) -> None:

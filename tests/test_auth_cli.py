@@ -12,7 +12,7 @@ from sqlalchemy import select
 from dashboard import __main__ as cli
 from dashboard.auth.passwords import HASHER
 from models.db import make_engine, make_session_factory
-from models.org import Staff
+from models.org import Staff, StaffLogin
 from models.token import ApiToken
 from tests.api_support import api, client, login_client  # noqa: F401  (fixtures)
 from tests.conftest import REPO
@@ -69,6 +69,32 @@ def test_set_password_replaces_the_hash(city_engine, tmp_path):
     missing = run(["dashboard", "set-password", "nobody", "--password-stdin"], url_of(city_engine),
                   tmp_path, "another-password\n")
     assert missing.returncode == 1 and "no user named 'nobody'" in missing.stderr
+
+
+def test_set_password_ends_that_persons_logins_at_once(api, client, city_engine, redis_server, tmp_path):
+    """In SQL with the commit, and their Redis copies deleted (not left to expire)."""
+    login_client(client, "city-operator-1")
+    assert client.get("/api/v1/me").status_code == 200
+    answer = run(["dashboard", "set-password", "city-operator-1", "--password-stdin"], url_of(city_engine),
+                 tmp_path, "another-password\n", REDIS_URL=redis_server.url)
+    assert answer.returncode == 0, answer.stderr
+    assert client.get("/api/v1/me").status_code == 401
+    with make_session_factory(city_engine)() as session:
+        ended = session.scalars(select(StaffLogin.ended_at).join(Staff, Staff.id == StaffLogin.staff_id)
+                                .where(Staff.username == "city-operator-1")).all()
+    assert ended and None not in ended
+
+
+def test_set_password_without_redis_still_ends_the_logins_in_sql(api, client, city_engine, tmp_path):
+    login_client(client, "city-operator-1")
+    answer = run(["dashboard", "set-password", "city-operator-1", "--password-stdin"], url_of(city_engine),
+                 tmp_path, "another-password\n", REDIS_URL="")
+    assert answer.returncode == 0, answer.stderr
+    assert "no Redis to reach" in answer.stderr
+    with make_session_factory(city_engine)() as session:
+        ended = session.scalars(select(StaffLogin.ended_at).join(Staff, Staff.id == StaffLogin.staff_id)
+                                .where(Staff.username == "city-operator-1")).all()
+    assert ended and None not in ended
 
 
 def test_create_token_binds_a_token_to_a_person(api, client, city_engine, tmp_path):

@@ -3,16 +3,18 @@ flags, "remember this screen", logout that really ends a login, no open redirect
 each role's home page. Real app, real Redis, a copy of the reference city."""
 from __future__ import annotations
 
+from datetime import timedelta
 from http.cookies import SimpleCookie
 
 import pytest
 from sqlalchemy import select
 
 from dashboard.auth.accounts import DEMO_USERNAMES, set_password
+from dashboard.auth.logins import COPY_TTL, end_all_logins, get_expiry
 from dashboard.auth.passwords import HASHER
 from models.db import make_session_factory
 from models.enums import Role
-from models.org import Staff
+from models.org import Staff, StaffLogin
 from tests.api_support import (  # noqa: F401  (fixtures)
     DEMO_PASSWORD,
     api,
@@ -107,10 +109,14 @@ def test_the_session_cookie_is_httponly_and_samesite_and_remember_lasts_30_days(
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires" in cookie
     csrf = cookies_set(other.get("/login"))["_csrf_token"]
     assert "HttpOnly" not in csrf and "SameSite=Strict" in csrf, "Dash's script must read it"
+    with api.server.extensions["grid"].sessions() as session:
+        rows = list(session.scalars(select(StaffLogin).where(StaffLogin.remember.is_(True))))
+    assert len(rows) == 1, "one remembered login, recorded on the server (in SQL)"
+    assert get_expiry(rows[0]) - rows[0].created_at == timedelta(days=30)
     redis = api.server.extensions["grid"].redis
-    remembered_logins = list(redis.scan_iter(keys.LOGIN.format(login_id="r*")))
-    assert len(remembered_logins) == 1, "one remembered login, recorded on the server"
-    assert 29 * 86400 < redis.ttl(remembered_logins[0]) <= 30 * 86400
+    copies = list(redis.scan_iter(keys.LOGIN.format(login_id="r*")))
+    assert copies == [keys.LOGIN.format(login_id=rows[0].id)], "its short-lived copy in Redis"
+    assert 0 < redis.ttl(copies[0]) <= COPY_TTL.total_seconds()
 
 
 def test_a_remembered_screen_stays_logged_in_after_the_browser_closes(api, client):
@@ -137,16 +143,23 @@ def test_a_new_password_ends_every_login_of_that_person(api, client, city_engine
     login_client(client, "city-leader-1")
     assert me(client).status_code == 200
     with make_session_factory(city_engine)() as session:
-        set_password(session, "city-leader-1", "a-brand-new-password")
+        set_password(session, "city-leader-1", "a-brand-new-password", api.server.extensions["grid"].redis)
         session.commit()
     assert me(client).status_code == 401
+    with make_session_factory(city_engine)() as session:
+        ended = session.scalars(select(StaffLogin.ended_at).join(Staff, Staff.id == StaffLogin.staff_id)
+                                .where(Staff.username == "city-leader-1")).all()
+    assert ended and None not in ended, "ended in SQL too"
     assert post_login(client, "city-leader-1", "a-brand-new-password").status_code == 303
 
 
 def test_an_inactive_person_is_logged_out_and_cannot_log_in(api, client, city_engine):
+    """Deactivated as the admin screen does it: with end_all_logins in the same commit."""
     login_client(client, "city-operator-1")
     with make_session_factory(city_engine)() as session:
-        session.scalar(select(Staff).where(Staff.username == "city-operator-1")).active = False
+        person = session.scalar(select(Staff).where(Staff.username == "city-operator-1"))
+        person.active = False
+        assert end_all_logins(session, api.server.extensions["grid"].redis, person.id) == 1
         session.commit()
     assert me(client).status_code == 401
     assert post_login(client, "city-operator-1", DEMO_PASSWORD).status_code == 401

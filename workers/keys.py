@@ -61,9 +61,11 @@ HOT_CHILDREN = "grid:{{hot}}:children:{parent_id}"
 WALL_FIGURES = "grid:wall:{area_id}"
 
 # ---------------------------------------------------------------- logins (dashboard/auth)
-# One key per login (a browser's session): "<staff id>:<password fingerprint>". Deleting it
-# ends that login at once, whatever cookies the browser kept. Ids starting "r" are
-# "remember this screen" logins (fixed 30-day TTL); others expire after 12 idle hours.
+# The short-lived copy of one login (a browser's session) whose truth is the staff_login
+# row in SQL: JSON {"staff_id", "role", "name", "area_id", "department_id", "username",
+# "fingerprint", "remember"}, with a TTL of logins.COPY_TTL (5 minutes) or less. A request
+# that finds it asks SQL nothing; logout deletes it after ending the login in SQL. Ids
+# starting "r" are "remember this screen" logins.
 LOGIN = "grid:login:{login_id}"
 # Flask-Limiter's prefix for the POST /login counters (per address, per username and
 # address); the limits library stores them as "LIMITS:LIMITER/grid:ratelimit/<key>/...".

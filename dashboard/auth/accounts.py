@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import redis as redis_lib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.auth.logins import LOGIN_ROLES, end_all_logins
 from dashboard.auth.passwords import check_new_password, hash_password
 from models.area import Area
 from models.enums import AreaLevel, Role
@@ -14,9 +16,8 @@ from models.errors import Invalid, NotFound
 from models.org import Staff
 from models.settings import env_str
 
-# The roles that log into the centre's screens (grid workers and handlers use personal
-# API tokens: `python -m dashboard create-token NAME --user USERNAME`).
-LOGIN_ROLES = frozenset({Role.OPERATOR, Role.SHIFT_LEAD, Role.LEADER, Role.ADMIN})
+# LOGIN_ROLES (the roles that log into the centre's screens) lives in logins.py, which
+# checks it on every SQL check of a login; it is imported here for the callers of accounts.
 CENTRE_LEVELS = (AreaLevel.CITY, AreaLevel.TOWN, AreaLevel.VILLAGE)
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -73,10 +74,14 @@ def create_user(session: Session, username: str, *, role: Role | str, area_code:
     return staff
 
 
-def set_password(session: Session, username: str, password: str) -> Staff:
-    """Store a new password; every login of this person ends (logins.fingerprint)."""
+def set_password(session: Session, username: str, password: str,
+                 redis: redis_lib.Redis | None = None) -> Staff:
+    """Store a new password and end every login of this person (logins.end_all_logins):
+    in SQL with the caller's commit, and their Redis copies deleted right after it. Pass
+    the app's `redis`; without it the copies lapse within logins.COPY_TTL."""
     staff = get_staff(session, username)
     staff.password_hash = _require_password(password)
+    end_all_logins(session, redis, staff.id)
     return staff
 
 

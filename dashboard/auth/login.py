@@ -1,7 +1,8 @@
 """install_auth(server, redis_url): logins on the Flask server that Dash runs on.
 
-- Flask-Login, with users loaded from the server-side login record (logins.py) and the
-  staff table: active operators, shift leads, leaders and admins.
+- Flask-Login, with users loaded from the server-side login record (logins.py: the Redis
+  copy on most requests, SQL when there is none): active operators, shift leads, leaders
+  and admins. Logging in and staying logged in need only SQL; Redis makes it fast.
 - GET /login (page.py), POST /login (rate-limited, guard.py), POST /logout (CSRF),
   GET /login/home (to the logged-in role's home page).
 - Cookies: the session cookie HttpOnly + SameSite=Lax; "remember this screen" sets
@@ -20,19 +21,14 @@ import secrets
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, redirect, request, session
+from flask import Flask, Response, current_app, redirect, request, session
 from flask_login import LoginManager, login_user, logout_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api.context import get_services
 from dashboard.auth import guard, logins
 from dashboard.auth.access import PAGE_PATHS, current_actor, current_login, get_names
-from dashboard.auth.accounts import (
-    LOGIN_ROLES,
-    build_home_path,
-    get_login_staff,
-    normalise_username,
-)
+from dashboard.auth.accounts import build_home_path, get_login_staff, normalise_username
 from dashboard.auth.page import build_login_page, t
 from dashboard.auth.passwords import (
     MAX_LENGTH,
@@ -43,12 +39,12 @@ from dashboard.auth.passwords import (
 from dashboard.wall.i18n import pick_language
 from models import settings
 from models.actor import Actor
-from models.org import Staff
 from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
 NOT_PAGES = ("/wall/stream/",)  # under a page's path, but not a page
+OUTAGE = "grid_login_outage"    # server.extensions: this app's logins.OutageNotice
 
 
 def install_auth(server: Flask, redis_url: str) -> None:
@@ -57,6 +53,7 @@ def install_auth(server: Flask, redis_url: str) -> None:
     manager = LoginManager(server)
     manager.session_protection = "basic"
     manager.user_loader(load_user)
+    server.extensions[OUTAGE] = logins.OutageNotice()
     guard.install_csrf(server)
     limiter = guard.make_limiter(server, redis_url, on_breach=answer_rate_limited)
     server.add_url_rule("/login", "login_page", show_login, methods=["GET"])
@@ -111,21 +108,14 @@ def read_secret_key(folder: Path) -> str:
 # ---------------------------------------------------------------- who is logged in
 
 def load_user(user_id: str) -> logins.LoginUser | None:
-    """Flask-Login's loader: a live login record of an active person who may log in."""
+    """Flask-Login's loader: a live login of an active person who may log in (the Redis
+    copy, no SQL, on most requests; SQL when there is no copy or Redis is down)."""
     parsed = logins.parse_user_id(user_id)
     if parsed is None:
         return None
-    staff_id, login_id = parsed
     services = get_services()
-    record = logins.read_login(services.redis, login_id)
-    if record is None or record[0] != staff_id:
-        return None
-    with services.sessions() as db:
-        staff = db.get(Staff, staff_id)
-        if (staff is None or not staff.active or staff.role not in LOGIN_ROLES
-                or logins.fingerprint(staff.password_hash) != record[1]):
-            return None
-        return logins.LoginUser(Actor.from_staff(staff), staff.username, login_id)
+    return logins.read_login(services.sessions, services.redis, *parsed, lock=services.write_lock,
+                             outage=current_app.extensions[OUTAGE])
 
 
 def get_home(actor: Actor) -> str:
@@ -169,6 +159,7 @@ def do_login():
     form = request.form
     lang, next_path = pick_language(form.get("lang")), get_safe_next(form.get("next"))
     username, password = normalise_username(form.get("username")), form.get("password") or ""
+    remember = form.get("remember") in ("1", "on", "true")
     services = get_services()
     with services.sessions() as db:
         staff = get_login_staff(db, username) if username else None
@@ -177,22 +168,14 @@ def do_login():
             log.info("failed login for %r from %s", username, guard.get_address())
             return render_login(lang, status=401, error=t("failed", lang), username=username,
                                 next_path=next_path)
-        with services.write_lock:
-            if needs_rehash(stored):
-                staff.password_hash = stored = hash_password(password)
-            staff.last_login_at = utcnow()
-            db.commit()
-        actor = Actor.from_staff(staff)
-    remember = form.get("remember") in ("1", "on", "true")
-    try:
-        login_id = logins.start_login(services.redis, actor.id, stored, remember=remember)
-    except logins.REDIS_DOWN:
-        log.error("login of %r failed: Redis is unreachable", username)
-        return render_login(lang, status=503, error=t("unavailable", lang), username=username,
-                            next_path=next_path)
+        if needs_rehash(stored):
+            staff.password_hash = hash_password(password)
+        staff.last_login_at = utcnow()
+        # committed with last_login_at; the Redis copy is best effort (SQL is enough)
+        user = logins.start_login(db, services.redis, staff, remember=remember, lock=services.write_lock)
     session.clear()  # a fresh session (and CSRF token) for the person now logged in
-    login_user(logins.LoginUser(actor, username, login_id), remember=remember)
-    return redirect(next_path or get_home(actor) + ("?lang=en" if lang == "en" else ""), 303)
+    login_user(user, remember=remember)
+    return redirect(next_path or get_home(user.actor) + ("?lang=en" if lang == "en" else ""), 303)
 
 
 def answer_rate_limited(limit) -> Response:
@@ -208,8 +191,10 @@ def answer_rate_limited(limit) -> Response:
 
 def do_logout():
     login = current_login()
-    if login is not None:
-        logins.end_login(get_services().redis, login.login_id)
+    if login is not None:  # ended in SQL (committed), then the Redis copy deleted
+        services = get_services()
+        with services.sessions() as db:
+            logins.end_login(db, services.redis, login.login_id, lock=services.write_lock)
     lang = pick_language(request.form.get("lang") or request.args.get("lang"))
     session.clear()
     logout_user()  # after clear(): it marks the remember cookie for deletion

@@ -20,8 +20,6 @@ TEXT = {
     "failed": {"zh": "用户名或密码不正确。", "en": "Wrong username or password."},
     "limited": {"zh": "登录尝试过于频繁，请 {n} 秒后再试。",
                 "en": "Too many login attempts. Try again in {n} seconds."},
-    "unavailable": {"zh": "登录服务暂时不可用，请稍后再试。",
-                    "en": "Logging in is not available right now. Try again shortly."},
     "current": {"zh": "当前已登录：{name}", "en": "Logged in as {name}"},
     "logout": {"zh": "退出登录", "en": "Log out"},
 }
