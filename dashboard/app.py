@@ -10,6 +10,7 @@ import redis as redis_lib
 from dash import dcc, html
 from flask import Flask
 
+from dashboard.admin.page import register_admin_pages
 from dashboard.api import make_api_blueprint, not_found
 from dashboard.api.cache import TtlCache
 from dashboard.api.context import Services, get_publisher, install, make_write_lock
@@ -30,13 +31,14 @@ from dashboard.wall.pages import register_wall_pages
 from dashboard.wall.stream import make_stream_blueprint
 from models import settings
 from models.db import make_engine, make_session_factory
+from models.sla import PolicyCache
 
 DEFAULTS = {
     "API_BODY_LIMIT": 256 * 1024,        # one report or one action
     "API_BATCH_BODY_LIMIT": 2 * 1024 * 1024,  # POST /incidents:batch
     "REDIS_SOCKET_TIMEOUT": 5,
     "API_TOKEN_CACHE_SECONDS": 5,   # a revoked token stops working within this
-    "API_RULES_CACHE_SECONDS": 60,  # an edited time-limit rule applies within this
+    "API_RULES_CACHE_SECONDS": 60,  # rules edited outside /admin apply within this (models/sla.py)
     "LIVE_PUBLISH": "background",   # or "sync": see dashboard/api/publisher.py
     "LIVE_PUBLISH_DELAY": 0.03,     # background: seconds to gather commits into one relay pass
     "WALL_LANGUAGE": "zh",          # a wall's language unless its URL says ?lang=en
@@ -59,7 +61,7 @@ def make_services(config, database_url: str | None, redis_url: str | None) -> Se
                               config["LIVE_PUBLISH_DELAY"])
     reference = Reference(sessions, config["API_RULES_CACHE_SECONDS"]).load()
     return Services(sessions, redis, reference, publisher, TtlCache(config["API_TOKEN_CACHE_SECONDS"]),
-                    TtlCache(config["API_RULES_CACHE_SECONDS"]), make_write_lock(sessions))
+                    PolicyCache(config["API_RULES_CACHE_SECONDS"]), make_write_lock(sessions))
 
 
 def make_server(database_url: str | None, redis_url: str | None, config: dict[str, Any] | None) -> Flask:
@@ -114,7 +116,8 @@ def build_home(**_) -> html.Div:
         body = [build_user_bar(actor, "zh"),
                 html.Ul([html.Li(dcc.Link(label, href=href)) for label, href in (
                     ("指挥大屏 Wall", get_home(actor) if actor.role == "operator" else "/wall"),
-                    ("值班长工作台 Console", "/console"), ("领导指标 Metrics", "/metrics"))
+                    ("值班长工作台 Console", "/console"), ("领导指标 Metrics", "/metrics"),
+                    ("系统管理 Admin", "/admin"))
                     if href.split("?")[0].split("/")[1] in list_pages(actor)])]
     return html.Div([
         html.H1("网格化管理指挥调度"), *body,
@@ -135,6 +138,7 @@ def create_app(database_url: str | None = None, redis_url: str | None = None,
     register_wall_pages(app)
     register_console_pages(app)
     register_metrics_pages(app)
+    register_admin_pages(app)
     app.layout = html.Div([dcc.Location(id="nav", refresh="callback-nav"), dash.page_container])
     return app
 

@@ -1,26 +1,34 @@
-"""Who may do what, where: every role (anonymous, operator, shift lead, leader, admin of
-南城街道 441900004) against every screen and API endpoint, for an incident or area inside
-their town and one in the next town (东城街道 441900003). The expected answers are the
-table EXPECTED below, one cell per (role, endpoint, place); each cell is its own test.
+"""Who may do what, where: every role (anonymous, and the operator, shift lead and leader of
+南城街道 441900004; the city's admin; an admin of 南城街道) against every screen and API
+endpoint, for an incident, area or account inside their town and one in the next town
+(东城街道 441900003). The expected answers are the table EXPECTED below, one cell per
+(role, endpoint, place); each cell is its own test.
 
 Everything goes over real HTTP through Flask's test client: real logins through the login
 form (session cookie + X-CSRFToken, as the dash-renderer sends it), Dash pages and callbacks
 through /_dash-update-component, the event stream, and the REST API. Incidents are reported
 through the API by a system token. One copy of the reference city serves the whole module
-(each person logs in once, so the login rate limits are never near).
+(each person logs in once, so the login rate limits are never near). The admin page's
+callbacks are posted as the browser posts them; items and time-limit rules are city-wide,
+so their two cells agree.
 """
 from __future__ import annotations
 
 import itertools
 import json
+from itertools import count
 
 import pytest
 from sqlalchemy import select
 
+from dashboard.admin import ids as admin_ids
+from dashboard.admin.audit import take_snapshot
 from dashboard.app import dispose
+from dashboard.auth.accounts import DEMO_PASSWORD, create_user, get_staff
 from dashboard.console import ids as console_ids
 from dashboard.metrics_page import ids as metrics_ids
 from models.area import Area
+from models.catalogue import Item, SlaRule
 from models.db import make_engine, make_session_factory
 from models.enums import AreaLevel
 from tests.api_support import (
@@ -38,12 +46,15 @@ pytestmark = [pytest.mark.db, pytest.mark.filterwarnings(
     r"ignore:\s*The dash_table\.DataTable will be removed:DeprecationWarning")]
 
 TOWN, OTHER_TOWN = "441900004", "441900003"
-ROLES = ("anonymous", "operator", "shift_lead", "leader", "admin")
+ROLES = ("anonymous", "operator", "shift_lead", "leader", "admin", "town_admin")
+TOWN_ADMIN = "matrix-town-admin"  # made by World: the seeded city has one admin, for the whole city
 USERS = {"operator": f"{TOWN}-operator-1", "shift_lead": f"{TOWN}-shiftlead-1",
-         "leader": f"{TOWN}-leader-1", "admin": "admin"}
+         "leader": f"{TOWN}-leader-1", "admin": "admin", "town_admin": TOWN_ADMIN}
 PLACES = ("inside", "outside")
 ENDPOINTS = ("wall_page", "wall_stream", "console_page", "console_queue", "metrics_page",
-             "api_list", "api_get", "api_accept", "api_ack_alarm", "api_report")
+             "api_list", "api_get", "api_accept", "api_ack_alarm", "api_report",
+             "admin_page", "admin_users", "admin_create_user", "admin_edit_user", "admin_edit_item",
+             "admin_edit_rule")
 DENIED = "登录已失效或无权使用值班长工作台"
 
 
@@ -57,30 +68,46 @@ def _row(**cells) -> dict:
 # "forbidden" (the 403 notice). Console page/queue: "listed"/"unlisted" (the incident is or is
 # not in the queue), "denied" (the callback refuses). API list: "listed"/"unlisted". Others: status.
 # ack-alarm on an incident with no alarm: 409 means role and jurisdiction were accepted.
+# Admin page: "listed"/"unlisted" (the town is or is not an area the page offers for a new account).
+# Admin changes: what the change's result says: "created", "saved", "outside" (an area outside
+# the admin's), "not_found" (an account outside it), "forbidden" (items and rules: a city admin's),
+# "denied" (the callback finds no admin logged in).
+NO_ADMIN = {"admin_users": ("denied", "denied"), "admin_create_user": ("denied", "denied"),
+            "admin_edit_user": ("denied", "denied"), "admin_edit_item": ("denied", "denied"),
+            "admin_edit_rule": ("denied", "denied")}
+EVERYWHERE = {"wall_page": ("page", "page"), "wall_stream": (200, 200), "console_page": ("listed", "listed"),
+              "console_queue": ("listed", "listed"), "metrics_page": ("page", "page"),
+              "api_list": ("listed", "listed"), "api_get": (200, 200), "api_accept": (200, 200),
+              "api_ack_alarm": (409, 409), "api_report": (201, 201)}
 ROWS = {
     "anonymous": _row(wall_page=("login", "login"), wall_stream=(401, 401),
                       console_page=("login", "login"), console_queue=("denied", "denied"),
                       metrics_page=("login", "login"), api_list=(401, 401), api_get=(401, 401),
-                      api_accept=(401, 401), api_ack_alarm=(401, 401), api_report=(401, 401)),
+                      api_accept=(401, 401), api_ack_alarm=(401, 401), api_report=(401, 401),
+                      admin_page=("login", "login"), **NO_ADMIN),
     "operator": _row(wall_page=("page", "forbidden"), wall_stream=(200, 403),
                      console_page=("forbidden", "forbidden"), console_queue=("denied", "denied"),
                      metrics_page=("forbidden", "forbidden"), api_list=("listed", "unlisted"),
                      api_get=(200, 404), api_accept=(403, 403), api_ack_alarm=(403, 403),
-                     api_report=(403, 403)),
+                     api_report=(403, 403), admin_page=("forbidden", "forbidden"), **NO_ADMIN),
     "shift_lead": _row(wall_page=("page", "forbidden"), wall_stream=(200, 403),
                        console_page=("listed", "unlisted"), console_queue=("listed", "unlisted"),
                        metrics_page=("forbidden", "forbidden"), api_list=("listed", "unlisted"),
                        api_get=(200, 404), api_accept=(200, 403), api_ack_alarm=(409, 403),
-                       api_report=(201, 403)),
+                       api_report=(201, 403), admin_page=("forbidden", "forbidden"), **NO_ADMIN),
     "leader": _row(wall_page=("page", "forbidden"), wall_stream=(200, 403),
                    console_page=("forbidden", "forbidden"), console_queue=("denied", "denied"),
                    metrics_page=("page", "forbidden"), api_list=("listed", "unlisted"),
                    api_get=(200, 404), api_accept=(403, 403), api_ack_alarm=(403, 403),
-                   api_report=(403, 403)),
-    "admin": _row(wall_page=("page", "page"), wall_stream=(200, 200),
-                  console_page=("listed", "listed"), console_queue=("listed", "listed"),
-                  metrics_page=("page", "page"), api_list=("listed", "listed"), api_get=(200, 200),
-                  api_accept=(200, 200), api_ack_alarm=(409, 409), api_report=(201, 201)),
+                   api_report=(403, 403), admin_page=("forbidden", "forbidden"), **NO_ADMIN),
+    "admin": _row(**EVERYWHERE, admin_page=("listed", "listed"), admin_users=("listed", "listed"),
+                  admin_create_user=("created", "created"), admin_edit_user=("saved", "saved"),
+                  admin_edit_item=("saved", "saved"), admin_edit_rule=("saved", "saved")),
+    # An admin of a town reads everything everywhere, as every admin does, but manages only
+    # the accounts of their town and beneath, and only reads items and time-limit rules.
+    "town_admin": _row(**EVERYWHERE, admin_page=("listed", "unlisted"), admin_users=("listed", "unlisted"),
+                       admin_create_user=("created", "outside"), admin_edit_user=("saved", "not_found"),
+                       admin_edit_item=("forbidden", "forbidden"), admin_edit_rule=("forbidden", "forbidden")),
 }
 EXPECTED = {(role, endpoint, place): cells[endpoint][n]
             for role, cells in ROWS.items() for endpoint in cells for n, place in enumerate(PLACES)}
@@ -100,6 +127,9 @@ class World:
                 select(Area.code, Area.id).where(Area.code.in_([TOWN, OTHER_TOWN]))).all())
             other_grid = session.scalar(select(Area.code).where(
                 Area.level == AreaLevel.GRID, Area.code.like(f"{OTHER_TOWN}%")).order_by(Area.code))
+            create_user(session, TOWN_ADMIN, role="admin", area_code=TOWN, password=DEMO_PASSWORD,
+                        name="南城街道管理员")
+            session.commit()
         assert set(self.area_ids) == {TOWN, OTHER_TOWN} and other_grid, "the reference city lacks the towns"
         self.grids = {"inside": GRID, "outside": other_grid}
         self.towns = {"inside": TOWN, "outside": OTHER_TOWN}
@@ -113,6 +143,7 @@ class World:
                 self.headers[role] = login_client(client, USERS[role])
             self.clients[role] = client
         self.incidents = {place: self.report(place) for place in PLACES}
+        self.serial = count(1)  # new names for each admin change
 
     def report(self, place: str) -> dict:
         answer = self.clients["anonymous"].post("/api/v1/incidents", headers=self.token,
@@ -254,6 +285,119 @@ def check_api_report(world, role, place, incident):
                                     headers=world.headers[role]).status_code
 
 
+# ---------------------------------------------------------------- the admin page
+
+def town_user(world, place: str) -> str:
+    return f"{world.towns[place]}-operator-1"
+
+
+def check_admin_page(world, role, place, incident):
+    """Whether the town is among the areas the page offers for a new account."""
+    page = render(world, role, "/admin")
+    if read_notice(page):
+        return read_notice(page)
+    [dropdown] = [n for n in walk(json.loads(page)) if n.get("props", {}).get("id") == admin_ids.NEW_AREA]
+    return listed(world.area_ids[world.towns[place]] in {o["value"] for o in dropdown["props"]["options"]})
+
+
+def post_callback(world, role, body) -> dict:
+    answer = world.clients[role].post("/_dash-update-component", json=body, headers=world.headers[role])
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    return answer.get_json()["response"]
+
+
+def check_admin_users(world, role, place, incident):
+    """The accounts list filtered to the town's operators (the area filter is the browser's)."""
+    filters = ((admin_ids.USER_FILTER_ROLE, "operator"),
+               (admin_ids.USER_FILTER_AREA, world.area_ids[world.towns[place]]), (admin_ids.USER_FILTER_ACTIVE, None))
+    body = callback_body(world.app, f"{admin_ids.USERS}.data",
+                         [{"id": f, "property": "value", "value": v} for f, v in filters]
+                         + [{"id": admin_ids.USERS_REFRESH, "property": "data", "value": "now"}],
+                         [{"id": admin_ids.CTX, "property": "data", "value": {"lang": "zh"}}])
+    body["changedPropIds"] = [f"{admin_ids.USERS_REFRESH}.data"]
+    response = post_callback(world, role, body)
+    if "无权使用系统管理" in json.dumps(response[admin_ids.USERS_COUNT], ensure_ascii=False):
+        assert response[admin_ids.USERS]["data"] == []
+        return "denied"
+    return listed(town_user(world, place) in {row["username"] for row in response[admin_ids.USERS]["data"]})
+
+
+def admin_write(world, role, marker: str, buttons: tuple, trigger: str, states: list[tuple]) -> dict:
+    """Post a write callback as the browser does when `trigger` is clicked; its result."""
+    inputs = [{"id": b, "property": "n_clicks", "value": 1 if b == trigger else 0} for b in buttons]
+    state = [{"id": i, "property": p, "value": v} for i, p, v in states]
+    body = callback_body(world.app, f"{marker}.data", inputs,
+                         state + [{"id": admin_ids.CTX, "property": "data", "value": {"lang": "en"}}])
+    body["changedPropIds"] = [f"{trigger}.n_clicks"]
+    response = post_callback(world, role, body)
+    result = response[RESULTS[marker]]["data"]
+    if result["code"] == "invalid" and result["reasons"] == {"area_id": "area_outside"}:
+        return "outside"
+    return result["code"]
+
+
+RESULTS = {admin_ids.USERS_REFRESH: admin_ids.USER_RESULT, admin_ids.ITEMS_REFRESH: admin_ids.ITEM_RESULT,
+           admin_ids.RULES_REFRESH: admin_ids.RULE_RESULT}
+USER_BUTTONS = (admin_ids.NEW_CREATE, admin_ids.EDIT_SAVE, admin_ids.EDIT_ACTIVE, admin_ids.EDIT_RESET)
+
+
+def read_snapshot(world, model, **where) -> dict:
+    with make_session_factory(world.engine)() as session:
+        if model is Item:
+            return take_snapshot(session.scalar(select(Item).where(Item.code == where["code"])))
+        if model is SlaRule:
+            return take_snapshot(session.get(SlaRule, where["id"]))
+        return take_snapshot(get_staff(session, where["username"]))
+
+
+def check_admin_create_user(world, role, place, incident):
+    n = next(world.serial)
+    states = [(admin_ids.NEW_USERNAME, "value", f"matrix-{n}"), (admin_ids.NEW_NAME, "value", f"新账号{n}"),
+              (admin_ids.NEW_ROLE, "value", "operator"),
+              (admin_ids.NEW_AREA, "value", world.area_ids[world.towns[place]]),
+              (admin_ids.NEW_PASSWORD, "value", "matrix-password-1")]
+    edit = [(admin_ids.EDIT_NAME, "value", None), (admin_ids.EDIT_ROLE, "value", None),
+            (admin_ids.EDIT_AREA, "value", None), (admin_ids.EDIT_PASSWORD, "value", None),
+            (admin_ids.EDIT_LOADED, "data", None)]
+    return admin_write(world, role, admin_ids.USERS_REFRESH, USER_BUTTONS, admin_ids.NEW_CREATE, states + edit)
+
+
+def check_admin_edit_user(world, role, place, incident):
+    loaded = read_snapshot(world, None, username=f"{world.towns[place]}-operator-2")
+    new = [(admin_ids.NEW_USERNAME, "value", None), (admin_ids.NEW_NAME, "value", None),
+           (admin_ids.NEW_ROLE, "value", None), (admin_ids.NEW_AREA, "value", None),
+           (admin_ids.NEW_PASSWORD, "value", None)]
+    edit = [(admin_ids.EDIT_NAME, "value", f"改名{next(world.serial)}"), (admin_ids.EDIT_ROLE, "value", loaded["role"]),
+            (admin_ids.EDIT_AREA, "value", loaded["area_id"]), (admin_ids.EDIT_PASSWORD, "value", None),
+            (admin_ids.EDIT_LOADED, "data", loaded)]
+    return admin_write(world, role, admin_ids.USERS_REFRESH, USER_BUTTONS, admin_ids.EDIT_SAVE, new + edit)
+
+
+def check_admin_edit_item(world, role, place, incident):
+    loaded = read_snapshot(world, Item, code="01-01")
+    states = [(admin_ids.ITEM_NAME_ZH, "value", loaded["name_zh"]),
+              (admin_ids.ITEM_NAME_EN, "value", f"Blocked fire exit {next(world.serial)}"),
+              (admin_ids.ITEM_PRIORITY, "value", loaded["default_priority"]), (admin_ids.ITEM_LOADED, "data", loaded),
+              (admin_ids.ITEM_CATEGORY, "value", loaded["category_id"]), (admin_ids.ITEM_NEW_CODE, "value", None),
+              (admin_ids.ITEM_NEW_NAME_ZH, "value", None), (admin_ids.ITEM_NEW_NAME_EN, "value", None),
+              (admin_ids.ITEM_NEW_PRIORITY, "value", None)]
+    return admin_write(world, role, admin_ids.ITEMS_REFRESH, (admin_ids.ITEM_SAVE, admin_ids.ITEM_CREATE),
+                       admin_ids.ITEM_SAVE, states)
+
+
+def check_admin_edit_rule(world, role, place, incident):
+    with make_session_factory(world.engine)() as session:  # the handle limit of item 01-01
+        rule_id = session.scalar(select(SlaRule.id).join(Item, Item.id == SlaRule.item_id).where(Item.code == "01-01"))
+    loaded = read_snapshot(world, SlaRule, id=rule_id)
+    fields = (admin_ids.RULE_STAGE, admin_ids.RULE_PRIORITY, admin_ids.RULE_CATEGORY, admin_ids.RULE_ITEM,
+              admin_ids.RULE_MINUTES, admin_ids.RULE_CLOCK)
+    values = (loaded["stage"], loaded["priority"], loaded["category_id"], loaded["item_id"],
+              loaded["minutes"] + 1, loaded["clock"])
+    states = [(f, "value", v) for f, v in zip(fields, values)] + [(admin_ids.RULE_LOADED, "data", loaded)]
+    return admin_write(world, role, admin_ids.RULES_REFRESH,
+                       (admin_ids.RULE_SAVE, admin_ids.RULE_CREATE, admin_ids.RULE_DELETE), admin_ids.RULE_SAVE, states)
+
+
 CHECKS = {name: globals()[f"check_{name}"] for name in ENDPOINTS}
 
 
@@ -263,7 +407,7 @@ def test_the_table_has_a_cell_for_every_role_endpoint_and_place():
     every = set(itertools.product(ROLES, ENDPOINTS, PLACES))
     assert set(EXPECTED) == every, f"missing: {every - set(EXPECTED)}; extra: {set(EXPECTED) - every}"
     assert set(CHECKS) == set(ENDPOINTS)
-    assert len(EXPECTED) == 5 * 10 * 2
+    assert len(EXPECTED) == 6 * 16 * 2
 
 
 @pytest.mark.parametrize(("role", "endpoint", "place"), sorted(EXPECTED, key=lambda k: (

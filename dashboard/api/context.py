@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.api.cache import TtlCache
 from dashboard.api.publisher import LivePublisher
 from dashboard.api.reference import Reference
-from models.sla import SlaPolicy, get_policy, use_policy
+from models.sla import PolicyCache, share_policy
 
 log = logging.getLogger(__name__)
 EXTENSION = "grid"
@@ -34,10 +34,10 @@ class Services:
     redis: redis_lib.Redis
     reference: Reference
     publisher: LivePublisher
-    # Token look-ups and the time-limit rules, kept for a few seconds: a revoked token or
-    # an edited rule takes effect within API_TOKEN_CACHE_SECONDS / API_RULES_CACHE_SECONDS.
+    # Token look-ups, kept for a few seconds: a revoked token stops within API_TOKEN_CACHE_SECONDS.
     tokens: TtlCache
-    rules: TtlCache[SlaPolicy]
+    # The time-limit rules, reloaded when an admin change moves their version (models/sla.py).
+    rules: PolicyCache
     write_lock: AbstractContextManager  # see make_write_lock
 
 
@@ -65,7 +65,7 @@ def get_session() -> Session:
     if "db" not in g:
         services = get_services()
         g.db = session = services.sessions()
-        use_policy(session, services.rules.get("rules", lambda: get_policy(session)))
+        share_policy(session, services.rules)
     return g.db
 
 

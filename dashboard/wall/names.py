@@ -1,12 +1,15 @@
 """Names the wall shows, loaded once per process: areas, items and categories.
 
 About 3,700 areas and 200 items: a few hundred kilobytes, read at the first wall request.
-The area tree and the catalogue change only through a seed run or the admin screens, so a
-process that must show a renamed area is restarted (or its cache cleared: `Names.clear`).
+The catalogue changes through the admin screens, which write an `admin_change` row with
+every change: at most every CHECK_SECONDS a process reads the newest id (one primary-key
+look-up) and reloads when it moved, so a renamed or new item reaches every process's walls
+within that. The area tree changes only through a seed run (restart, or `Names.clear`).
 """
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.area import Area
 from models.catalogue import Category, Item
 from models.enums import AreaLevel
+from models.sla import read_rules_version
 
 CHILD_LEVEL = {AreaLevel.CITY: AreaLevel.TOWN, AreaLevel.TOWN: AreaLevel.VILLAGE,
                AreaLevel.VILLAGE: AreaLevel.GRID}
 WALL_LEVELS = (AreaLevel.CITY, AreaLevel.TOWN, AreaLevel.VILLAGE)
+CHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -32,23 +37,29 @@ class Named:
 
 
 class Names:
-    def __init__(self, sessions: sessionmaker[Session]):
+    def __init__(self, sessions: sessionmaker[Session], check_seconds: float = CHECK_SECONDS):
         self._sessions = sessions
         self._lock = threading.Lock()
         self._loaded = False
+        self._version = 0
+        self._check_seconds, self._checked_at = check_seconds, 0.0
 
     def clear(self) -> None:
         with self._lock:
             self._loaded = False
 
     def _ensure(self) -> Names:
-        if self._loaded:
+        if self._loaded and time.monotonic() - self._checked_at < self._check_seconds:
             return self
         with self._lock:
-            if not self._loaded:
-                with self._sessions() as session:
+            if self._loaded and time.monotonic() - self._checked_at < self._check_seconds:
+                return self
+            with self._sessions() as session:
+                version = read_rules_version(session)
+                if not self._loaded or version != self._version:
                     self._load(session)
-                self._loaded = True
+                self._version, self._loaded = version, True
+            self._checked_at = time.monotonic()
         return self
 
     def _load(self, session: Session) -> None:
