@@ -127,3 +127,18 @@ def test_it_quotes_every_dangerous_start_and_leaves_numbers_alone():
 def test_it_names_the_file_after_the_area_and_range():
     assert export.get_filename("441900004", DAY.start, DAY.end, "xlsx") == \
         "metrics_441900004_2026-11-02_2026-11-02.xlsx"
+
+
+def test_markup_in_a_name_is_exported_as_the_same_plain_text(session, world):
+    """XSS: a name holding markup is a text cell, exactly as typed: never escaped into
+    entities, never dropped, never a formula (the exports are files, not pages)."""
+    name = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    session.execute(update(Area).where(Area.id == world.areas["A"].id).values(name_zh=name))
+    shown = tables.build_tables(city_view(session, world), "zh", EXPORTED)
+    cells = read_csv_sections(export.write_csv(shown))
+    assert name in [r[1] for r in cells["区域排名"]]
+    assert not any("&lt;" in c for rows in cells.values() for r in rows for c in r)
+    book = load_workbook(io.BytesIO(export.write_xlsx(shown)))
+    found = [c for sheet in book for row in sheet.iter_rows() for c in row if c.value == name]
+    assert found and all(c.data_type == "s" for c in found)
+    session.rollback()
