@@ -30,6 +30,7 @@ class Session:
 
     def __init__(self, url: str, timeout: float = 120):
         self.url = url
+        self.on_event = None  # called with each event message while a command waits
         self.socket = websocket.create_connection(url, timeout=timeout, suppress_origin=True)
         self.ids = itertools.count(1)
 
@@ -39,6 +40,8 @@ class Session:
         while True:
             message = json.loads(self.socket.recv())
             if message.get("id") != sent:
+                if "method" in message and self.on_event is not None:
+                    self.on_event(message)
                 continue
             if "error" in message:
                 raise RuntimeError(f"{method}: {message['error']}")

@@ -7,6 +7,7 @@ the relay, with explicit times (the clock is the only thing set by hand).
 from __future__ import annotations
 
 import gzip
+import json
 from datetime import timedelta
 
 import pytest
@@ -160,3 +161,35 @@ def test_the_headlines_carry_the_cursor_of_the_live_state_they_show(session, eng
     assert live["seq"] == read_cursor(redis) and live["seq"] >= 2
     marker = panels.build_headlines(live["headlines"], "zh", live["seq"])[0]
     assert marker.hidden and getattr(marker, "data-seq") == str(live["seq"])
+
+
+def test_the_trend_is_redrawn_only_when_the_figures_job_wrote_new_figures(api, client, redis):
+    from sqlalchemy import select
+
+    from models.area import Area
+    from tests.test_auth_csrf import callback_body
+    from workers import keys
+    with api.server.extensions["grid"].sessions() as session:
+        city = session.scalar(select(Area.id).where(Area.level == "city"))
+    headers = login_client(client, "city-operator-1")
+    area = {"area_id": city, "level": "city", "code": "441900", "lang": "zh"}
+
+    def refresh(shown_at):
+        body = callback_body(api, "wall-trend.figure",
+                             [{"id": "wall-slow", "property": "n_intervals", "value": 1},
+                              {"id": "wall-map-mode", "property": "value", "value": "count"},
+                              {"id": "wall-scale", "property": "data", "value": 1}],
+                             [{"id": "wall-area", "property": "data", "value": area},
+                              {"id": "wall-figures-at", "property": "data", "value": shown_at}])
+        body["changedPropIds"] = ["wall-slow.n_intervals"]
+        answer = client.post("/_dash-update-component", json=body, headers=headers)
+        assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+        return answer.get_json()["response"]
+
+    redis.set(keys.WALL_FIGURES.format(area_id=city), json.dumps(
+        {"area_id": city, "level": "city", "at": "2026-11-02T01:00:00+00:00", "today": {}, "last_week": {}}))
+    first = refresh(None)
+    assert {"wall-map", "wall-trend", "wall-categories"} <= set(first)
+    assert first["wall-figures-at"]["data"] == "2026-11-02T01:00:00+00:00"
+    again = refresh("2026-11-02T01:00:00+00:00")
+    assert "wall-map" in again and "wall-trend" not in again and "wall-categories" not in again

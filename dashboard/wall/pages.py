@@ -100,6 +100,7 @@ def build_wall(level: str, code: str | None, lang: str):
         dcc.Store(id="wall-area", data={"area_id": area.id, "level": level, "code": area.code,
                                         "lang": lang}),
         dcc.Store(id="wall-signal"), dcc.Store(id="wall-scale"),
+        dcc.Store(id="wall-figures-at", data=(figures or {}).get("at")),
         dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
         build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
@@ -179,10 +180,14 @@ def register_wall_callbacks(app: dash.Dash) -> None:
                 panels.build_board(live["board"], lang), panels.build_feed(live["feed"], lang))
 
     @app.callback(Output("wall-map", "figure"), Output("wall-trend", "figure"),
-                  Output("wall-categories", "children"), Input("wall-slow", "n_intervals"),
-                  Input("wall-map-mode", "value"), Input("wall-scale", "data"),
-                  State("wall-area", "data"), prevent_initial_call=True)
-    def refresh_slow(_tick, mode, scale, area):
+                  Output("wall-categories", "children"), Output("wall-figures-at", "data"),
+                  Input("wall-slow", "n_intervals"), Input("wall-map-mode", "value"),
+                  Input("wall-scale", "data"), State("wall-area", "data"),
+                  State("wall-figures-at", "data"), prevent_initial_call=True)
+    def refresh_slow(_tick, mode, scale, area, shown_at):
+        """The map's colours every time; the trend and categories only when the figures
+        job has written new ones (once a minute) or the screen's scale changed: redrawing
+        an unchanged chart four times a minute costs the wall's browser for nothing."""
         require_wall(area)
         services, names, lang = get_services(), get_names(), area["lang"]
         scale = float(scale or 1)
@@ -190,14 +195,18 @@ def register_wall_callbacks(app: dash.Dash) -> None:
             values = read_map_values(services.redis, area["area_id"], area["level"], mode)
             figures = read_wall_figures(services.redis, area["area_id"])
         except REDIS_DOWN:
-            return no_update, no_update, no_update
+            return no_update, no_update, no_update, no_update
         with services.sessions() as session:
             ids = load_children_map(session, area["area_id"]).ids
         patch = map_patch(values, ids, mode, lang)
-        if dash.ctx.triggered_id == "wall-scale":
+        rescaled = dash.ctx.triggered_id == "wall-scale"
+        if rescaled:
             patch["layout"]["font"]["size"] = round(panels.BASE_FONT * scale)
+        figures_at = (figures or {}).get("at")
+        if figures_at == shown_at and not rescaled:
+            return patch, no_update, no_update, no_update
         return (patch, panels.build_trend(figures, lang, scale),
-                panels.build_categories(names, figures, lang))
+                panels.build_categories(names, figures, lang), figures_at)
 
     @app.callback(Output("nav", "href"), Input("wall-map", "clickData"), State("wall-area", "data"),
                   prevent_initial_call=True)
