@@ -44,6 +44,8 @@ TOWN_EN = {
 SCREEN_TOLERANCE = {AreaLevel.CITY: 0.002, AreaLevel.TOWN: 0.0008,
                     AreaLevel.VILLAGE: 0.0003, AreaLevel.GRID: 0.0001}
 # Staff at each command centre: (operators, shift leads, leaders).
+# A town's own admin (accounts of that town only), so the demo has an admin below the city.
+TOWN_ADMINS = ("441900004",)
 CENTRE_STAFF = {AreaLevel.CITY: (4, 4, 2), AreaLevel.TOWN: (2, 2, 1), AreaLevel.VILLAGE: (1, 1, 1)}
 HANDLERS_PER_DEPARTMENT = 2
 
@@ -156,7 +158,7 @@ def plan_staff(rng: np.random.Generator, plan: CityPlan) -> None:
     workers = rng.choice([2, 3, 4], size=len(grids), p=[0.2, 0.6, 0.2])
     centres = [a for a in plan.areas if a["level"] in CENTRE_STAFF]
     total = int(workers.sum()) + sum(sum(CENTRE_STAFF[a["level"]]) for a in centres) \
-        + HANDLERS_PER_DEPARTMENT * len(plan.departments) + 1
+        + HANDLERS_PER_DEPARTMENT * len(plan.departments) + 1 + len(TOWN_ADMINS)
     pool = iter(people.person_names(rng, total))
     add = _staff_adder(plan, pool)
     add(Role.ADMIN, plan.areas[0]["id"], "admin")
@@ -171,6 +173,10 @@ def plan_staff(rng: np.random.Generator, plan: CityPlan) -> None:
     for dept in plan.departments:
         for n in range(1, HANDLERS_PER_DEPARTMENT + 1):
             add(Role.HANDLER, dept["area_id"], f"{dept['code']}-{n}", department_id=dept["id"])
+    by_code = {a["code"]: a for a in plan.areas}
+    for code in TOWN_ADMINS:  # last, so every other person keeps the id they had before
+        if code in by_code:
+            add(Role.ADMIN, by_code[code]["id"], f"{code}-admin-1")
 
 
 def _staff_adder(plan: CityPlan, pool):

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from dashboard.admin import ids as admin_ids
 from dashboard.admin.audit import take_snapshot
 from dashboard.app import dispose
-from dashboard.auth.accounts import DEMO_PASSWORD, create_user, get_staff
+from dashboard.auth.accounts import get_staff
 from dashboard.console import ids as console_ids
 from dashboard.metrics_page import ids as metrics_ids
 from models.area import Area
@@ -47,7 +47,7 @@ pytestmark = [pytest.mark.db, pytest.mark.filterwarnings(
 
 TOWN, OTHER_TOWN = "441900004", "441900003"
 ROLES = ("anonymous", "operator", "shift_lead", "leader", "admin", "town_admin")
-TOWN_ADMIN = "matrix-town-admin"  # made by World: the seeded city has one admin, for the whole city
+TOWN_ADMIN = "441900004-admin-1"  # the seeded town admin (seed/city.py TOWN_ADMINS)
 USERS = {"operator": f"{TOWN}-operator-1", "shift_lead": f"{TOWN}-shiftlead-1",
          "leader": f"{TOWN}-leader-1", "admin": "admin", "town_admin": TOWN_ADMIN}
 PLACES = ("inside", "outside")
@@ -127,9 +127,6 @@ class World:
                 select(Area.code, Area.id).where(Area.code.in_([TOWN, OTHER_TOWN]))).all())
             other_grid = session.scalar(select(Area.code).where(
                 Area.level == AreaLevel.GRID, Area.code.like(f"{OTHER_TOWN}%")).order_by(Area.code))
-            create_user(session, TOWN_ADMIN, role="admin", area_code=TOWN, password=DEMO_PASSWORD,
-                        name="南城街道管理员")
-            session.commit()
         assert set(self.area_ids) == {TOWN, OTHER_TOWN} and other_grid, "the reference city lacks the towns"
         self.grids = {"inside": GRID, "outside": other_grid}
         self.towns = {"inside": TOWN, "outside": OTHER_TOWN}

@@ -181,7 +181,7 @@ def test_a_weaker_stored_hash_is_replaced_at_login(api, client, city_engine):
 @pytest.mark.parametrize(("username", "home"), [
     ("city-operator-1", "/wall"), ("441900004-operator-1", "/wall/town/441900004"),
     ("441900004002-operator-1", "/wall/village/441900004002"), ("441900003-shiftlead-1", "/console"),
-    ("441900004-leader-1", "/metrics"), ("admin", "/console"),
+    ("441900004-leader-1", "/metrics"), ("admin", "/admin"), ("441900004-admin-1", "/admin"),
 ])
 def test_each_role_lands_on_its_home_page(api, client, username, home):
     assert post_login(client, username, DEMO_PASSWORD).headers["Location"] == home

@@ -24,7 +24,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 # Each role at each level, so a newcomer can try every screen (README, "Logins and roles").
 DEMO_PASSWORD = "grid-demo-2026"  # a demo default: set GRID_DEMO_PASSWORD, or change them
 DEMO_CENTRES = ("city", "441900004", "441900003", "441900004002")
-DEMO_USERNAMES = ("admin",) + tuple(f"{centre}-{role}-1" for centre in DEMO_CENTRES
+DEMO_USERNAMES = ("admin", "441900004-admin-1") + tuple(f"{centre}-{role}-1" for centre in DEMO_CENTRES
                                     for role in ("operator", "shiftlead", "leader"))
 
 
@@ -100,12 +100,12 @@ def set_demo_passwords(session: Session, password: str | None = None) -> int:
 
 
 def build_home_path(role: Role | str, level: str | None, code: str | None) -> str:
-    """Where a role starts: operators on their own wall, shift leads and admins on the
-    console, leaders on the metrics."""
+    """Where a role starts: operators on their own wall, shift leads on the console,
+    leaders on the metrics, admins on the admin page."""
     if role == Role.OPERATOR:
         if level == AreaLevel.TOWN:
             return f"/wall/town/{code}"
         if level == AreaLevel.VILLAGE:
             return f"/wall/village/{code}"
         return "/wall"
-    return {Role.SHIFT_LEAD: "/console", Role.LEADER: "/metrics", Role.ADMIN: "/console"}.get(role, "/")
+    return {Role.SHIFT_LEAD: "/console", Role.LEADER: "/metrics", Role.ADMIN: "/admin"}.get(role, "/")
