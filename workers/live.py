@@ -114,7 +114,7 @@ HASH_FIELDS: dict[str, type] = {
 #       entry ('' = not a report), then the hash as a JSON list [field, value, ...] (one
 #       argument: packing it is cheap).
 APPLY_EVENT = """
-local FEED_KEEP = %d
+local FEED_KEEP = @FEED_KEEP@
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local function num(v) if v then return tonumber(v) end return -1 end
 local n, member, open = tonumber(ARGV[12]), ARGV[3], ARGV[5] == '1'
@@ -155,7 +155,7 @@ end
 for i = 1, n do redis.call('PUBLISH', ARGV[12 + i], ARGV[10]) end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
-""" % FEED_KEEP
+""".replace("@FEED_KEEP@", str(FEED_KEEP))
 
 # Rebuild: a batch of open incidents in one call. ARGV[1]: JSON list of [id, [values in the
 # order of ARGV[2]'s field names, null for none], [area ids], due score, warn score];
@@ -298,10 +298,11 @@ def build_feed_entry(row) -> str:
     }, ensure_ascii=False, separators=(",", ":"))
 
 
-def read_feed(redis, area_id: int, rows: int) -> list[dict]:
-    """The newest `rows` reports of an area, newest first."""
-    return [json.loads(entry) for entry in redis.lrange(keys.LIVE_AREA_FEED.format(area_id=area_id),
-                                                        0, rows - 1)]
+def decode_feed_entry(entry: str) -> dict:
+    """A feed list's entry (build_feed_entry) with its report time typed."""
+    stored = json.loads(entry)
+    reported = stored.get("reported_at")
+    return stored | {"reported_at": datetime.fromisoformat(reported) if reported else None}
 
 
 # ---------------------------------------------------------------- reading SQL

@@ -1,7 +1,7 @@
 """The admin page's words, Chinese first (`?lang=en` for English), like the other pages."""
 from __future__ import annotations
 
-from dashboard.wall.i18n import LANGUAGES, pick_language, translate  # noqa: F401  (re-exported)
+from dashboard.wall.i18n import LANGUAGES, pick_language, pick_pair, translate  # noqa: F401  (re-exported)
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"zh": "系统管理", "en": "Administration"},
@@ -183,8 +183,7 @@ def why(reason: str, lang: str, params: dict | None = None) -> str:
 def label(table: dict[str, tuple[str, str]], key, lang: str) -> str:
     if key is None or key == "":
         return t("any", lang)
-    pair = table.get(str(key))
-    return pair[0 if lang == "zh" else 1] if pair else str(key)
+    return pick_pair(table, key, lang)
 
 
 def field_label(field: str, lang: str) -> str:

@@ -5,7 +5,7 @@ the drawer and the messages name things the same way.
 """
 from __future__ import annotations
 
-from dashboard.wall.i18n import LANGUAGES, pick_language, translate  # noqa: F401  (re-exported)
+from dashboard.wall.i18n import LANGUAGES, pick_language, pick_pair, translate  # noqa: F401  (re-exported)
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"zh": "值班长工作台", "en": "Shift lead console"},
@@ -173,5 +173,4 @@ def label(table: dict[str, tuple[str, str]], key, lang: str) -> str:
     when the table has no entry, so a new value still shows)."""
     if key is None:
         return "—"
-    pair = table.get(str(key))
-    return pair[0 if lang == "zh" else 1] if pair else str(key)
+    return pick_pair(table, key, lang)

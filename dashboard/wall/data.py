@@ -1,8 +1,8 @@
 """What a wall shows, as plain data: headline numbers, deadline board and live feed.
 
 Sources, chosen so that a refresh costs a few Redis round trips and no SQL:
-- live counts (reported today, open, overdue) and the deadline board: the live state in
-  Redis (`workers.live.read_area_snapshot`), current to the last relayed event;
+- live counts (reported today, open, overdue) and the deadline board: the live state the
+  relay keeps in Redis (`workers.live`), current to the last relayed event;
 - today's rates and everything "same time last week": the wall figures the RQ job writes
   every minute (`workers.wall`), so rates lag by at most a minute;
 - the feed: the area's list of newest reports, which the relay pushes in the same Lua
@@ -28,7 +28,7 @@ from dashboard.wall.names import Names
 from models.enums import AreaLevel
 from models.incident import Incident
 from workers import keys
-from workers.live import build_band, decode_live_incident, local_day
+from workers.live import build_band, decode_feed_entry, decode_live_incident, local_day
 
 BOARD_ROWS = 10
 BOARD_OVERDUE_SCAN = 30  # the most recently overdue incidents read (new breaches are among them)
@@ -128,12 +128,6 @@ def read_live(redis, names: Names, area_id: int, lang: str, now: datetime) -> di
             "headlines": build_headlines(snapshot, json.loads(figures) if figures else None),
             "board": board,
             "feed": [build_feed_entry(names, decode_feed_entry(entry), lang) for entry in feed]}
-
-
-def decode_feed_entry(entry: str) -> dict:
-    stored = json.loads(entry)
-    reported = stored.get("reported_at")
-    return stored | {"reported_at": datetime.fromisoformat(reported) if reported else None}
 
 
 def build_feed_entry(names: Names, incident, lang: str) -> dict:

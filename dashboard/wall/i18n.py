@@ -51,6 +51,13 @@ def translate(table: dict[str, dict[str, str]], key: str, lang: str, **values) -
     return text.format(**values) if values else text
 
 
+def pick_pair(table: dict[str, tuple[str, str]], key, lang: str) -> str:
+    """A value's label from a page's {value: (zh, en)} table; the value itself when the table
+    has no entry, so a new value still shows."""
+    pair = table.get(str(key))
+    return pair[0 if lang == "zh" else 1] if pair else str(key)
+
+
 def t(key: str, lang: str, **values) -> str:
     return translate(TEXT, key, lang, **values)
 
