@@ -193,3 +193,16 @@ def test_the_trend_is_redrawn_only_when_the_figures_job_wrote_new_figures(api, c
     assert first["wall-figures-at"]["data"] == "2026-11-02T01:00:00+00:00"
     again = refresh("2026-11-02T01:00:00+00:00")
     assert "wall-map" in again and "wall-trend" not in again and "wall-categories" not in again
+
+
+def test_the_trend_axis_ends_on_a_round_number_and_holds_while_the_day_creeps_up():
+    hours = [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)]
+
+    def top(peak: int) -> float:
+        trend = {"hours": hours, "this_week": [0] * 23 + [peak], "last_week": [40] * 24}
+        yaxis = panels.build_trend({"trend": trend}, "zh").layout.yaxis
+        assert yaxis.autorange is False and yaxis.range[0] == 0
+        return yaxis.range[1]
+
+    assert {top(peak) for peak in range(50, 57)} == {60}  # 56 × 1.05 = 58.8: still 60
+    assert top(58) == 80 and top(10) == 50  # above 60 it steps up; last week's 40 keeps 50

@@ -177,7 +177,7 @@ def test_it_colours_the_children_in_code_order_with_zero_for_missing():
     assert list(trace.locations) == list(trace.customdata) == ["A", "B", "C"]
     assert list(trace.z) == [2.0, 0.0, 7.0]
     assert [f["id"] for f in trace.geojson["features"]] == ["A", "B", "C"]
-    assert trace.zmin == 0 and trace.zmax == 7.0
+    assert trace.zmin == 0 and trace.zmax == 8.0  # 7 rounded up to the legend's next step
 
 
 def test_it_draws_on_a_dark_background_without_a_basemap():
@@ -211,6 +211,26 @@ def test_it_scales_anomalies_to_a_fixed_range_and_counts_to_their_peak():
     quiet = geo.build_map_figure(area_map, {11: 1.0}, "count", "en").data[0]
     assert (anomaly.zmin, anomaly.zmax) == (0, geo.ANOMALY_MAX) and list(anomaly.z) == [9.0, 0, 0]
     assert quiet.zmax == geo.COUNT_FLOOR  # one report is not the brightest colour
+
+
+@pytest.mark.parametrize("value, top", [
+    (5, 5), (7, 8), (8.01, 10), (10, 10), (11, 15), (1234, 1500), (1500, 1500), (1501, 2000),
+    (0.7, 0.8), (0.3, 0.3), (99_001, 100_000)])
+def test_a_count_scale_ends_on_a_round_number_at_or_above_its_peak(value, top):
+    assert geo.nice_ceiling(value) == pytest.approx(top)
+
+
+def test_the_legend_stays_put_while_counts_creep_up():
+    # plotly measures each tick label at its position and keeps the measurement: a top
+    # that moved with every report would move every tick (and grow that cache) each refresh.
+    tops = {geo.build_map_figure(make_map(), {11: float(n)}, "count", "en").data[0].zmax
+            for n in range(301, 400)}
+    assert tops == {400.0}
+
+
+def test_a_scale_top_must_be_positive():
+    with pytest.raises(ValueError, match="positive"):
+        geo.nice_ceiling(0)
 
 
 def test_it_patches_only_the_colours():

@@ -18,6 +18,7 @@ colours (map_patch), never the geometry again.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -46,6 +47,11 @@ VALUE_FIELD = {"count": "count_24h", "anomaly": "score"}  # from workers.hotspot
 TITLES = {("count", "zh"): "近24小时上报", ("count", "en"): "Reports, last 24 h",
           ("anomaly", "zh"): "异常度", ("anomaly", "en"): "Anomaly score"}
 COUNT_FLOOR = 5                 # the brightest colour means at least this many reports
+# A count scale ends on one of these (× a power of ten) at or above the largest count, so the
+# legend's ticks stay put while counts creep up: an operator reads a steady legend, and the
+# browser does not measure new tick positions every refresh (plotly caches each text
+# measurement by text and position, so a top that moves with every report fills that cache).
+NICE_STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
 ANOMALY_MAX = 6.0               # -log10 p: 2 is a 1-in-100 hour, 6 one in a million
 # Zero is a dim slate, so quiet areas stay quiet on a dark wall; counts run cool (blue to
 # yellow), anomalies run to the wall's alarm colours (amber, red).
@@ -179,11 +185,23 @@ def build_z(values: dict[int, float], ids) -> list[float]:
 
 # ---------------------------------------------------------------- figure
 
+def nice_ceiling(value: float) -> float:
+    """The smallest NICE_STEPS value × 10^k at or above `value` (positive): 7 → 8, 1234 → 1500."""
+    if value <= 0:
+        raise ValueError(f"a scale's top must be positive, not {value!r}")
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in NICE_STEPS:
+        top = step * power
+        if top >= value * (1 - 1e-9):
+            return float(round(top, 9))
+    return 10.0 * power
+
+
 def build_mode_style(z: list[float], mode: str, lang: str) -> dict:
     """The trace properties that change with the mode (and, for counts, with the values)."""
     title = TITLES[(mode, lang)]
     if mode == "count":
-        top = max([COUNT_FLOOR, *z])
+        top = nice_ceiling(max([COUNT_FLOOR, *z]))
         colorbar = {"tickformat": ",d"}
         scale, value = COUNT_SCALE, "%{z:,.0f}"
     else:

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from dash import html
 
 from dashboard.wall.data import Headline
+from dashboard.wall.geo import nice_ceiling
 from dashboard.wall.i18n import name_of, t
 from dashboard.wall.names import Names
 from models.sla import CITY_ZONE
@@ -22,6 +23,7 @@ GRID = "#24324a"
 THIS_WEEK = "#38bdf8"
 LAST_WEEK = "#64748b"
 BASE_FONT = 15  # px at 1920 wide; multiplied by the screen's scale
+TREND_FLOOR = 10  # the trend's axis reaches at least this many reports an hour
 
 
 def format_value(h: Headline, lang: str) -> str:
@@ -136,7 +138,10 @@ def build_trend(figures: dict | None, lang: str, scale: float = 1.0) -> go.Figur
                     line={"color": THIS_WEEK, "width": round(4 * scale)}, fill="tozeroy",
                     fillcolor="rgba(56,189,248,0.12)")
     fig.update_xaxes(showgrid=False, nticks=8, tickfont={"color": MUTED})
-    fig.update_yaxes(gridcolor=GRID, rangemode="tozero", tickfont={"color": MUTED})
+    # A fixed range on a round top rather than autorange: the axis and its ticks stay put
+    # while today's line creeps up (the same reason as the map's legend, geo.nice_ceiling).
+    top = nice_ceiling(max([TREND_FLOOR, *trend["this_week"], *trend["last_week"]]) * 1.05)
+    fig.update_yaxes(gridcolor=GRID, range=[0, top], autorange=False, tickfont={"color": MUTED})
     fig = _style(fig, scale)
     fig.update_layout(showlegend=True, legend={"orientation": "h", "x": 0, "y": 1.12,
                                                "font": {"color": MUTED}})
