@@ -137,6 +137,9 @@ def report(args, samples: list[dict], rate: float, failed: int, leads: int, erro
     first, last, heap_growth = growth(kept, lambda s: s["heap"])
     print(figure("JS heap growth (after GC)", heap_growth * 100, "%",
                  f"<= 10% ({first / 2**20:.2f} -> {last / 2**20:.2f} MiB)"))
+    print("  heap along the run (median of 3 samples around each point): " + ", ".join(
+        f"{kept[i]['t'] / 60:.0f} min {median([s['heap'] for s in kept[max(0, i - 1):i + 2]]) / 2**20:.2f} MiB"
+        for i in sorted({round(q * (len(kept) - 1)) for q in (0, 0.25, 0.5, 0.75, 1)})))
     first_n, last_n, nodes_growth = growth(kept, lambda s: s["nodes"])
     print(figure("DOM nodes growth", nodes_growth * 100, "%", f"reported ({first_n:.0f} -> {last_n:.0f})"))
     first_r, last_r, rss_growth = growth(kept, lambda s: sum(s["rss"].values()))
