@@ -189,12 +189,10 @@ def nice_ceiling(value: float) -> float:
     """The smallest NICE_STEPS value × 10^k at or above `value` (positive): 7 → 8, 1234 → 1500."""
     if value <= 0:
         raise ValueError(f"a scale's top must be positive, not {value!r}")
-    power = 10.0 ** math.floor(math.log10(value))
-    for step in NICE_STEPS:
-        top = step * power
-        if top >= value * (1 - 1e-9):
-            return float(round(top, 9))
-    return 10.0 * power
+    power = 10.0 ** math.floor(math.log10(value))  # power <= value < 10 * power
+    # NICE_STEPS ends at 10, so one step always reaches value (1e-9: log10's rounding).
+    return next(float(round(step * power, 9)) for step in NICE_STEPS
+                if step * power >= value * (1 - 1e-9))
 
 
 def build_mode_style(z: list[float], mode: str, lang: str) -> dict:
