@@ -28,7 +28,7 @@ from dashboard.wall.hub import LiveHub
 from dashboard.wall.i18n import LANGUAGES
 from dashboard.wall.names import Names
 from dashboard.wall.pages import register_wall_pages
-from dashboard.wall.stream import make_stream_blueprint
+from dashboard.wall.stream import make_live_states, make_stream_blueprint
 from models import settings
 from models.db import make_engine, make_session_factory
 from models.sla import PolicyCache
@@ -75,6 +75,7 @@ def make_server(database_url: str | None, redis_url: str | None, config: dict[st
     names = server.extensions["grid_names"] = Names(services.sessions)
     server.extensions["grid_hub"] = LiveHub(
         redis_url or settings.redis_url(), socket_timeout=server.config["REDIS_SOCKET_TIMEOUT"])
+    server.extensions["grid_wall_states"] = make_live_states(server)
     register_error_handlers(server)
     install_delivery(server)
     server.register_blueprint(make_stream_blueprint(names.has_wall))

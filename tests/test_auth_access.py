@@ -132,10 +132,13 @@ def test_an_anonymous_page_render_redirects_to_the_login(api, client):
     assert '"href": "/login?next=/wall"' in page and "wall-root" not in page
 
 
-def live_callback(api, area: dict) -> dict:
-    return callback_body(api, "wall-kpis.children",
-                         [{"id": "wall-signal", "property": "data", "value": {"resync": True}}],
-                         [{"id": "wall-area", "property": "data", "value": area}])
+def slow_callback(api, area: dict) -> dict:
+    return callback_body(api, "wall-map.figure",
+                         [{"id": "wall-slow", "property": "n_intervals", "value": 1},
+                          {"id": "wall-map-mode", "property": "value", "value": "count"},
+                          {"id": "wall-scale", "property": "data", "value": 1}],
+                         [{"id": "wall-area", "property": "data", "value": area},
+                          {"id": "wall-figures-at", "property": "data", "value": None}])
 
 
 def test_a_wall_callback_checks_the_area_it_is_sent(api, client):
@@ -143,10 +146,28 @@ def test_a_wall_callback_checks_the_area_it_is_sent(api, client):
     headers = login_client(client, "441900004-operator-1")
     own = {"area_id": town, "level": "town", "code": TOWN, "lang": "zh"}
     forged = {"area_id": other, "level": "town", "code": OTHER_TOWN, "lang": "zh"}
-    allowed = client.post("/_dash-update-component", json=live_callback(api, own), headers=headers)
+    allowed = client.post("/_dash-update-component", json=slow_callback(api, own), headers=headers)
     assert allowed.status_code == 200
-    refused = client.post("/_dash-update-component", json=live_callback(api, forged), headers=headers)
+    refused = client.post("/_dash-update-component", json=slow_callback(api, forged), headers=headers)
     assert refused.status_code == 204, "no update for an area outside the jurisdiction"
+
+
+def test_the_state_route_wants_a_login_that_covers_its_area_and_a_known_language(api, client):
+    town, other, village, grid = ids_of(api, TOWN, OTHER_TOWN, VILLAGE, GRID)
+    anonymous = client.get(f"/wall/state/{town}")
+    assert anonymous.status_code == 401 and anonymous.get_json()["error"] == "unauthorized"
+    login_client(client, "441900004-operator-1")
+    outside = client.get(f"/wall/state/{other}")
+    assert outside.status_code == 403 and outside.get_json()["field"] == "area_id"
+    assert client.get(f"/wall/state/{grid}").get_json()["field"] == "area_id", "grids have no wall"
+    wrong = client.get(f"/wall/state/{town}?lang=fr")
+    assert wrong.status_code == 422 and wrong.get_json()["field"] == "lang"
+    for area, lang, label in ((town, "zh", "今日上报"), (village, "en", "Reported today")):
+        state = client.get(f"/wall/state/{area}?lang={lang}")
+        assert state.status_code == 200
+        body = state.get_json()
+        assert body["kpis"][0]["label"] == label and isinstance(body["seq"], int)
+        assert set(body) >= {"board", "feed", "at"}
 
 
 def test_the_stream_wants_a_login_that_covers_its_area(api, client):

@@ -14,11 +14,12 @@ import pytest
 from plotly.offline import get_plotlyjs_version
 
 from dashboard.delivery import PLOTLY_GEO
-from dashboard.wall import data, panels
+from dashboard.wall import data, panels, view
 from dashboard.wall.names import Names
 from models import lifecycle
 from models.actor import Actor
 from models.db import make_session_factory
+from models.sla import CITY_ZONE
 from tests.api_support import api, client, logged_in_request, login_client  # noqa: F401, F811
 from tests.factories import T0, make_incident, make_world
 from workers.live import publish_committed, read_cursor, read_live_incident
@@ -83,7 +84,7 @@ def test_the_feed_lists_the_newest_reports_of_the_area_from_redis(session, engin
     relay(engine, redis, now)
     town = data.read_live(redis, names, world.areas["A"].id, "zh", now)["feed"]
     assert [e["id"] for e in town] == [second.id, first.id], "newest first, only the town's own"
-    assert town[1]["text"].startswith("<script>"), "text is kept as text; Dash renders it escaped"
+    assert town[1]["text"].startswith("<script>"), "kept as text: wall.js writes text, never HTML"
     city = data.read_live(redis, names, world.areas["A"].parent_id, "zh", now)["feed"]
     assert [e["id"] for e in city] == [elsewhere.id, second.id, first.id]
     for incident in (first, second):  # set aside: closed, gone from the live hashes
@@ -96,6 +97,50 @@ def test_the_feed_lists_the_newest_reports_of_the_area_from_redis(session, engin
     assert [e["id"] for e in again] == [second.id, first.id], "a report stays listed after it closes"
     from_sql = data.list_feed(session, names, "town", world.areas["A"].id, "zh")
     assert [e["id"] for e in from_sql] == [second.id, first.id]
+
+
+def test_the_state_a_wall_draws_is_formatted_in_its_language_and_in_shanghai_time(
+        session, engine, redis, world, names):
+    incident = make_incident(session, world, now=T0, description="井盖缺失")
+    session.commit()
+    now = T0 + timedelta(minutes=1)
+    relay(engine, redis, now)
+    live = data.read_live(redis, names, world.areas["A"].id, "en", now)
+    state = view.live_view(live, "en")
+    assert state["seq"] == read_cursor(redis) and state["at"] == now.isoformat()
+    assert [k["key"] for k in state["kpis"]] == ["reported", "open", "overdue", "on_time_rate",
+                                                 "dispute_rate"]
+    entry = state["feed"][0]
+    local = T0.astimezone(CITY_ZONE)
+    assert entry == {"id": incident.id, "time": local.strftime("%H:%M"), "item": live["feed"][0]["item"],
+                     "area": live["feed"][0]["area"], "text": "井盖缺失"}
+    row = state["board"][0]
+    due = incident.due_at.astimezone(CITY_ZONE)
+    assert row["id"] == incident.id and row["due"] == incident.due_at.isoformat()
+    assert row["due_label"] == due.strftime("%m-%d %H:%M") and row["alarm"] == ""
+    assert row["stage"] == {"accept": "accept", "dispatch": "dispatch", "handle": "handle",
+                            "check": "check"}[incident.due_stage]
+    json.dumps(state)  # what the stream sends
+
+
+def test_streams_of_one_wall_share_a_state_until_a_newer_change_needs_a_new_one():
+    reads = []
+
+    def read(area_id, lang):
+        reads.append((area_id, lang))
+        return {"seq": len(reads) * 10, "area": area_id}
+
+    states = view.LiveStates(read, max_age=60)
+    first = states.get(7, "zh", seq=5)
+    assert states.get(7, "zh", seq=10) is first, "a second screen gets the state already read"
+    assert states.get(7, "en", seq=10)["seq"] == 20, "another language is another state"
+    assert states.get(7, "zh", seq=11)["seq"] == 30, "a change after the kept state reads anew"
+    assert states.get(7, "zh", seq=None, fresh=True)["seq"] == 40, "after an outage: read anew"
+    assert states.reads == 4 and all("ms" in s for s in (first,))
+    stale = view.LiveStates(read, max_age=-1)
+    stale.get(8, "zh")
+    stale.get(8, "zh")
+    assert stale.reads == 2, "a state older than max_age is not shared"
 
 
 def test_the_feed_keeps_the_newest_rows_however_many_arrive_between_refreshes(session, engine, redis,
@@ -114,7 +159,20 @@ def test_the_feed_keeps_the_newest_rows_however_many_arrive_between_refreshes(se
 def test_the_change_against_last_week_says_whether_it_is_good(key, value, before, expected):
     rate = key.endswith("rate")
     headline = data.Headline(key, value, before, is_rate=rate, higher_is_better=rate)
-    assert expected in panels.build_delta(headline, "zh").className
+    shown = view.kpi_view(headline, "zh")
+    assert shown["tone"] == expected
+    if expected != "flat":
+        amount = f"{abs(value - before) * 100:.1f} 个百分点" if rate else str(abs(value - before))
+        assert shown["delta"] == f"较上周同期 {'▲' if value > before else '▼'} {amount}"
+
+
+def test_a_kpi_is_shown_formatted_in_the_walls_language():
+    rate = view.kpi_view(data.Headline("on_time_rate", 0.9123, None, is_rate=True), "en")
+    assert rate == {"key": "on_time_rate", "label": "On-time closure", "value": "91.2%",
+                    "delta": "vs same time last week —", "tone": "flat"}
+    count = view.kpi_view(data.Headline("reported", 12345, 12000), "zh")
+    assert count["value"] == "12,345" and count["label"] == "今日上报"
+    assert view.kpi_view(data.Headline("open", None, 3), "zh")["value"] == "暂无"
 
 
 def test_the_wall_serves_plotly_geo_compressed_and_the_same_version_as_dash(api, client):
@@ -159,8 +217,7 @@ def test_the_headlines_carry_the_cursor_of_the_live_state_they_show(session, eng
     relay(engine, redis, T0 + timedelta(minutes=1))
     live = data.read_live(redis, names, world.areas["A"].id, "zh", T0 + timedelta(minutes=1))
     assert live["seq"] == read_cursor(redis) and live["seq"] >= 2
-    marker = panels.build_headlines(live["headlines"], "zh", live["seq"])[0]
-    assert marker.hidden and getattr(marker, "data-seq") == str(live["seq"])
+    assert view.live_view(live, "zh")["seq"] == live["seq"]
 
 
 def test_the_trend_is_redrawn_only_when_the_figures_job_wrote_new_figures(api, client, redis):

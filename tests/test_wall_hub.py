@@ -79,6 +79,40 @@ def test_a_burst_reaches_the_browser_as_few_coalesced_messages(hub, redis):
     assert hub.count_subscriptions() == 0, "a closed stream must leave the hub"
 
 
+def test_each_message_carries_the_state_after_its_notices(hub, redis):
+    asked = []
+
+    def state(seq, fresh):
+        asked.append((seq, fresh))
+        return {"seq": seq or 0, "fresh": fresh}
+
+    stream = generate(hub, 7, window=0.05, heartbeat=5, state=state)
+    event, hello = parse(next(stream))
+    assert event == "hello" and hello["state"] == {"seq": 0, "fresh": False}
+    wait_for(lambda: hub.connected and hub.count_subscriptions() == 1, what="the subscription")
+    publish(redis, 7, seq=12)
+    while True:
+        event, data = parse(next(stream))
+        if event == "change":
+            break
+        assert event == "status" and data["state"]["fresh"], "a re-sync reads the state afresh"
+    assert data["seq"] == 12 and data["state"] == {"seq": 12, "fresh": False}, \
+        "the state is asked to reflect at least the notices it is sent with"
+    assert (12, False) in asked
+    stream.close()
+
+
+def test_a_state_redis_could_not_give_is_sent_as_none():
+    lost, hub = [], LiveHub("redis://127.0.0.1:1", socket_timeout=0.2, retry=5)
+    try:
+        stream = generate(hub, 3, window=0.05, heartbeat=5, state=lambda seq, fresh: lost.append(seq))
+        event, hello = parse(next(stream))
+        assert event == "hello" and hello["state"] is None and lost == [None]
+        stream.close()
+    finally:
+        hub.stop()
+
+
 def test_a_quiet_stream_sends_heartbeats(hub):
     stream = generate(hub, 7, window=0.1, heartbeat=0.2)
     assert parse(next(stream))[0] == "hello"
@@ -128,8 +162,11 @@ def test_the_stream_route_opens_an_event_stream(api, client):
         grid = session.scalar(select(Area.id).where(Area.level == AreaLevel.GRID).limit(1))
     login_client(client, "city-operator-1")
     assert client.get(f"/wall/stream/{grid}").status_code == 404, "grids have no wall"
-    answer = client.get(f"/wall/stream/{town}", buffered=False)
+    answer = client.get(f"/wall/stream/{town}?lang=en", buffered=False)
     assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
-    first = next(answer.response).decode()
-    assert "event: hello" in first and f'"area_id":{town}' in first
+    event, hello = parse(next(answer.response).decode().split("\n", 1)[1])
+    assert event == "hello" and hello["area_id"] == town
+    assert hello["state"]["kpis"][0]["label"] == "Reported today", "the wall's own language"
     answer.close()
+    wrong = client.get(f"/wall/stream/{town}?lang=de")
+    assert wrong.status_code == 422 and wrong.get_json()["field"] == "lang"

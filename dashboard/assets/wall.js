@@ -1,57 +1,180 @@
-/* The wall's live link: one EventSource per open wall, and a one-second ticker.
+/* The wall's live panels and live link: one EventSource per open wall, and a one-second ticker.
 
-   - The stream (/wall/stream/<area>) sends coalesced `change` summaries; each is handed to
-     the Dash store `wall-signal`, whose callback re-reads the wall's live data.
+   - The page carries its first state (#wall-state, data-state); the stream
+     (/wall/stream/<area>?lang=) pushes a new one with each coalesced `change`, with `hello`
+     and with the `status` that ends an outage. Each state is drawn here: the headline
+     numbers, the deadline board and the feed (dashboard/wall/view.py formats every word).
+     No Dash callback is involved, so dash-renderer does no work per change.
+   - A state never replaces a newer one (its `seq`, the relay's cursor, is compared).
+   - Rows are kept by incident id: a row that stays keeps its element (its flash and the
+     feed's arrival animation run once, not on every update); text goes in as text, never
+     as HTML.
    - Disconnect: nothing heard for STALE_MS (the server pings every 2 s), a stream error, or a
      `status` saying the server lost Redis, sets <html data-live="down">, which shows the
-     banner. While down, the wall asks for a re-sync every POLL_MS (polling as a fallback).
+     banner. While down, the wall fetches /wall/state/<area> every POLL_MS (polling as a
+     fallback).
    - A stream the browser closed for good (an error status) is opened again every REOPEN_MS.
-   - Recovery: when the stream is back and live, the wall re-syncs from the snapshot once, as
-     it may have missed notices meanwhile.
    - The ticker writes the clock, each countdown and its band, and "updated N s ago".
-   Nothing here accumulates: one stream, one timer, and the DOM the server renders. */
+   - Each change is also dispatched as a `gridwall:change` event on document (its summary),
+     which benchmarks and tests may listen to.
+   Nothing here accumulates: one stream, one timer, and the rows on screen. */
 (function () {
   "use strict";
   var STALE_MS = 4500, POLL_MS = 5000, TICK_MS = 1000, REOPEN_MS = 5000;
-  var source = null, areaId = null, lastHeard = 0, lastLive = 0, live = false, lastPoll = 0;
-  var lastOpen = 0;
-  var wasDown = false;
+  var source = null, streamKey = null, lastHeard = 0, lastLive = 0, live = false, lastPoll = 0;
+  var lastOpen = 0, shownSeq = -1, adoptedState = null, polling = false;
 
   function root() { return document.getElementById("wall-root"); }
 
-  function setProps(id, props) {
-    var dc = window.dash_clientside;
-    if (dc && dc.set_props && root()) { dc.set_props(id, props); }  // stores have no DOM node
+  function wallKey(r) {  // the stream's path: the area and the wall's language
+    return r.getAttribute("data-area") + "?lang=" + (r.getAttribute("data-lang") || "zh");
   }
 
-  // dash-renderer records every prop change that does not come from a callback response
-  // (set_props included) in its undo history (state.history.past), and never drops any:
-  // at a few signals a second that grew the JS heap by a third in an hour (bench/wall_soak).
-  // A wall has no undo, so keep the last few entries. The array is rebuilt by concat on the
-  // next change, so trimming it in place is safe. dash_stores is dash-renderer's own global.
-  var HISTORY_KEEP = 10;
-  function trimHistory() {
-    var stores = window.dash_stores || [];
-    for (var i = 0; i < stores.length; i++) {
-      var history = stores[i].getState && stores[i].getState().history;
-      if (history && history.past && history.past.length > HISTORY_KEEP) {
-        history.past.splice(0, history.past.length - HISTORY_KEEP);
-      }
+  // ------------------------------------------------------------------ drawing a state
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function setText(node, text) { if (node.textContent !== text) { node.textContent = text; } }
+
+  function drawKpis(box, kpis, seq) {
+    var marker = box.querySelector(".wall-seq");
+    if (!marker) {
+      marker = el("span", "wall-seq");
+      marker.hidden = true;
+      box.insertBefore(marker, box.firstChild);
     }
+    for (var i = 0; i < kpis.length; i++) {
+      var k = kpis[i], card = box.querySelector(".kpi-" + k.key);
+      if (!card) {
+        card = el("div", "kpi kpi-" + k.key);
+        card.appendChild(el("div", "kpi-label"));
+        var value = el("div", "kpi-value");
+        value.id = "kpi-" + k.key;
+        card.appendChild(value);
+        card.appendChild(el("div", "kpi-delta"));
+        box.appendChild(card);
+      }
+      setText(card.children[0], k.label);
+      setText(card.children[1], k.value);
+      setText(card.children[2], k.delta);
+      card.children[2].className = "kpi-delta " + k.tone;
+    }
+    marker.setAttribute("data-seq", String(seq || 0));
   }
 
-  function signal(extra) {
-    var data = { t: Date.now() };
-    for (var k in extra) { data[k] = extra[k]; }
-    setProps("wall-signal", { data: data });
+  // Keyed rows: `make(item)` builds a row, `fill(row, item)` writes it; a row whose item is
+  // unchanged (same JSON) is left alone.
+  function drawRows(box, items, make, fill) {
+    var kept = {}, children = box.children, i, row;
+    for (i = 0; i < children.length; i++) {
+      var id = children[i].getAttribute("data-incident");
+      if (id) { kept[id] = children[i]; }
+    }
+    var empty = box.querySelector(".empty");
+    if (!items.length) {
+      for (id in kept) { box.removeChild(kept[id]); }
+      if (!empty) { box.appendChild(el("div", "empty", box.getAttribute("data-empty") || "")); }
+      return;
+    }
+    if (empty) { box.removeChild(empty); }
+    var wanted = {};
+    for (i = 0; i < items.length; i++) {
+      var item = items[i], key = String(item.id), sign = JSON.stringify(item);
+      wanted[key] = true;
+      row = kept[key];
+      if (!row) { row = make(item); row.setAttribute("data-incident", key); }
+      if (row.__sign !== sign) { fill(row, item); row.__sign = sign; }
+      if (box.children[i] !== row) { box.insertBefore(row, box.children[i] || null); }
+    }
+    for (id in kept) { if (!wanted[id]) { box.removeChild(kept[id]); } }
   }
+
+  function makeBoardRow() {
+    var row = el("div", "board-row");
+    var what = el("div", "board-what");
+    what.appendChild(el("span", "board-item"));
+    what.appendChild(el("span", "board-area"));
+    var clock = el("div", "board-clock");
+    clock.appendChild(el("span", "countdown"));
+    clock.appendChild(el("div", "board-due"));
+    row.appendChild(what);
+    row.appendChild(el("div", "board-stage"));
+    row.appendChild(clock);
+    return row;
+  }
+
+  function fillBoardRow(row, r) {
+    row.className = "board-row" + (r.alarm ? " flash" : "");
+    row.setAttribute("data-due", r.due);
+    row.setAttribute("data-warn", r.warn);
+    row.setAttribute("data-band", r.band);
+    setText(row.children[0].children[0], r.item);
+    setText(row.children[0].children[1], r.area);
+    setText(row.children[1], r.stage);
+    row.children[2].children[0].setAttribute("data-due", r.due);
+    setText(row.children[2].children[1], r.due_label);
+    var alarm = row.querySelector(".board-alarm");  // there only while a breach awaits its lead
+    if (r.alarm && !alarm) { row.appendChild(el("div", "board-alarm", r.alarm)); }
+    else if (alarm && !r.alarm) { row.removeChild(alarm); }
+    else if (alarm) { setText(alarm, r.alarm); }
+  }
+
+  function makeFeedEntry() {
+    var entry = el("div", "feed-entry"), head = el("div", "feed-head");
+    head.appendChild(el("span", "feed-time"));
+    head.appendChild(el("span", "feed-item"));
+    entry.appendChild(head);
+    entry.appendChild(el("div", "feed-area"));
+    entry.appendChild(el("div", "feed-text"));
+    return entry;
+  }
+
+  function fillFeedEntry(entry, e) {
+    setText(entry.children[0].children[0], e.time);
+    setText(entry.children[0].children[1], e.item);
+    setText(entry.children[1], e.area);
+    setText(entry.children[2], e.text);
+  }
+
+  function draw(state, force) {
+    var r = root();
+    if (!state || !r) { return; }
+    if (!force && state.seq < shownSeq) { return; }  // an older state than the one shown
+    var kpis = document.getElementById("wall-kpis"), board = document.getElementById("wall-board");
+    var feed = document.getElementById("wall-feed-list");
+    if (!kpis || !board || !feed) { return; }
+    drawKpis(kpis, state.kpis, state.seq);
+    drawRows(board, state.board, makeBoardRow, fillBoardRow);
+    drawRows(feed, state.feed, makeFeedEntry, fillFeedEntry);
+    shownSeq = state.seq;
+    tickRows(Date.now(), textFor(r));
+  }
+
+  // The page's own state: drawn as soon as the page is in the DOM, and again whenever Dash
+  // renders another wall (drill-down, language switch) into it.
+  function adopt() {
+    var holder = document.getElementById("wall-state");
+    var text = holder && holder.getAttribute("data-state");
+    if (!text || text === adoptedState) { return; }
+    adoptedState = text;
+    var state = null;
+    try { state = JSON.parse(text); } catch (e) { return; }
+    var r = root();
+    if (r && wallKey(r) !== streamKey) { open(r); }
+    draw(state, true);
+  }
+
+  // ------------------------------------------------------------------ the stream
 
   function setLive(up) {
     live = up;
     document.documentElement.dataset.live = up ? "up" : "down";
-    if (!up) { wasDown = true; return; }
-    lastLive = Date.now();
-    if (wasDown) { wasDown = false; signal({ resync: true }); }
+    if (up) { lastLive = Date.now(); }
   }
 
   function heard(data) {
@@ -64,23 +187,29 @@
     try { return JSON.parse(event.data); } catch (e) { return null; }
   }
 
-  function open(id) {
+  function open(r) {
     close();
-    areaId = id;
+    streamKey = wallKey(r);
+    shownSeq = -1;
     lastHeard = lastPoll = lastOpen = Date.now();
-    source = new EventSource("/wall/stream/" + id);
-    source.addEventListener("hello", function (e) { heard(parse(e)); });
+    source = new EventSource("/wall/stream/" + streamKey);
+    source.addEventListener("hello", function (e) {
+      var data = parse(e);
+      heard(data);
+      if (data && data.state) { draw(data.state, true); }  // this stream's start: take it whole
+    });
     source.addEventListener("ping", function (e) { heard(parse(e)); });
     source.addEventListener("status", function (e) {
-      // A quick outage may reach us as one "back, re-sync" status with no "down" before it.
-      var data = parse(e), resync = data && data.resync && !wasDown;
+      var data = parse(e);
       heard(data);
-      if (resync) { signal({ resync: true }); }
+      if (data && data.state) { draw(data.state, true); }  // after an outage: read afresh
     });
     source.addEventListener("change", function (e) {
       var data = parse(e);
       heard({ live: true });
-      if (data) { signal({ reports: data.reports, seq: data.seq, n: data.n, many: data.many }); }
+      if (!data) { return; }
+      document.dispatchEvent(new CustomEvent("gridwall:change", { detail: data }));
+      if (data.state) { draw(data.state, false); }
     });
     source.onerror = function () {
       // The browser reconnects by itself (retry: 1 s); until it does, we are down.
@@ -90,8 +219,23 @@
 
   function close() {
     if (source) { source.close(); source = null; }
-    areaId = null;
+    streamKey = null;
   }
+
+  // The fallback while the stream is down: fetch the state (the answer is dropped if the
+  // stream came back meanwhile, or the wall changed).
+  function poll() {
+    var key = streamKey;
+    if (polling || !key) { return; }
+    polling = true;
+    fetch("/wall/state/" + key, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (state) { if (state && !live && key === streamKey) { draw(state, false); } })
+      .catch(function () { /* still down: the banner says so */ })
+      .then(function () { polling = false; });
+  }
+
+  // ------------------------------------------------------------------ the ticker
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
@@ -113,18 +257,32 @@
     "en": { updated: "Updated {n} s ago", overdue: "overdue", days: "d " }
   };
 
+  function textFor(r) { return TEXT[r.getAttribute("lang")] || TEXT["zh-CN"]; }
+
+  function tickRows(now, text) {
+    var rows = document.querySelectorAll(".board-row[data-due]");
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i], due = Date.parse(row.getAttribute("data-due"));
+      var warn = Date.parse(row.getAttribute("data-warn"));
+      var countdown = row.querySelector(".countdown");
+      if (isNaN(due)) { continue; }
+      if (countdown) { setText(countdown, formatLeft(due - now, text)); }
+      var band = due <= now ? "red" : (!isNaN(warn) && warn <= now ? "amber" : "green");
+      if (row.getAttribute("data-band") !== "red" || band === "red") { row.setAttribute("data-band", band); }
+    }
+  }
+
   function tick() {
     var r = root(), now = Date.now();
-    if (!r) { close(); return; }
-    var id = r.getAttribute("data-area");
-    if (id !== areaId) { open(id); }
+    if (!r) { close(); adoptedState = null; return; }
+    adopt();
+    if (wallKey(r) !== streamKey) { open(r); }
     // The browser gives up on a stream answered with an error status (a restarting server,
     // a login that Redis could not confirm); try again every REOPEN_MS.
-    else if (source && source.readyState === EventSource.CLOSED && now - lastOpen > REOPEN_MS) { open(id); }
+    else if (source && source.readyState === EventSource.CLOSED && now - lastOpen > REOPEN_MS) { open(r); }
     if (now - lastHeard > STALE_MS) { setLive(false); }
-    if (!live && now - lastPoll > POLL_MS) { lastPoll = now; signal({ resync: true, poll: true }); }
-    trimHistory();
-    var text = TEXT[r.getAttribute("lang")] || TEXT["zh-CN"];
+    if (!live && now - lastPoll > POLL_MS) { lastPoll = now; poll(); }
+    var text = textFor(r);
     var clock = document.getElementById("wall-clock");
     if (clock) { clock.textContent = clockFormat.format(new Date(now)).replace(/\//g, "-"); }
     var updated = document.getElementById("wall-updated");
@@ -132,19 +290,16 @@
       var since = Math.max(0, Math.round((now - (lastLive || now)) / 1000));
       updated.textContent = text.updated.replace("{n}", since);
     }
-    var rows = document.querySelectorAll(".board-row[data-due]");
-    for (var i = 0; i < rows.length; i++) {
-      var row = rows[i], due = Date.parse(row.getAttribute("data-due"));
-      var warn = Date.parse(row.getAttribute("data-warn"));
-      var countdown = row.querySelector(".countdown");
-      if (isNaN(due)) { continue; }
-      if (countdown) { countdown.textContent = formatLeft(due - now, text); }
-      var band = due <= now ? "red" : (!isNaN(warn) && warn <= now ? "amber" : "green");
-      if (row.getAttribute("data-band") !== "red" || band === "red") { row.setAttribute("data-band", band); }
-    }
+    tickRows(now, text);
   }
 
-  window.gridWall = { isLive: function () { return live; }, area: function () { return areaId; } };
+  // Draw the page's first state the moment Dash puts the wall in the DOM, not a tick later.
+  new MutationObserver(function () { if (document.getElementById("wall-state")) { adopt(); } })
+    .observe(document.documentElement, { childList: true, subtree: true, attributes: true,
+      attributeFilter: ["data-state"] });
+
+  window.gridWall = { isLive: function () { return live; }, area: function () {
+    return streamKey && streamKey.split("?")[0]; } };
   setInterval(tick, TICK_MS);
   document.addEventListener("DOMContentLoaded", tick);
 })();

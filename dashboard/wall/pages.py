@@ -1,20 +1,22 @@
 """The wall pages (/wall, /wall/town/<code>, /wall/village/<code>) and their callbacks.
 
-A page is rendered whole on the server at load, so the first paint needs no callback. After
-that, three callbacks keep it current:
-- `refresh_live`, fired by the stream (assets/wall.js hands each coalesced `change`, and each
-  re-sync, to the `wall-signal` store): headline numbers, deadline board and feed, from Redis
-  only, whole each time (so a refresh the browser dropped for a newer one loses nothing);
+A page is rendered whole on the server at load, so the first paint needs no callback. Its
+live panels (headline numbers, deadline board, feed) are drawn by assets/wall.js from a
+state (`dashboard.wall.view`): the page carries the first one (`#wall-state`), and the
+stream (`dashboard.wall.stream`) pushes a new one with every coalesced change, so a live
+update is no Dash callback at all. Two callbacks remain:
 - `refresh_slow`, every WALL_SLOW_SECONDS and on the map's mode switch: map colours (a Patch,
   so the boundaries are sent once), category breakdown and trend;
 - `drill_down`: a click on a child area opens its wall.
 
 Access (dashboard/auth): a wall is for operators, shift leads, leaders and admins whose
 jurisdiction covers its area. The layout checks before reading anything, and so does each
-callback, against the area id the page's store holds (a browser could send any id).
+callback, against the area id the page's store holds (a browser could send any id); the
+stream and the state route check the same (dashboard/wall/stream.py).
 """
 from __future__ import annotations
 
+import json
 import logging
 
 import dash
@@ -25,7 +27,7 @@ from flask import current_app
 
 from dashboard.api.context import get_services
 from dashboard.auth.access import covers_area, get_actor_for, require_page
-from dashboard.wall import data, panels
+from dashboard.wall import data, panels, view
 from dashboard.wall.geo import (
     MAP_CONFIG,
     build_map_figure,
@@ -92,20 +94,23 @@ def build_wall(level: str, code: str | None, lang: str):
             values = read_map_values(services.redis, area.id, level, "count", now=now)
         except REDIS_DOWN:
             log.warning("wall %s rendered without live state: Redis is unreachable", area.code)
-            live, figures, values = None, None, {}
-        feed = live["feed"] if live else data.list_feed(session, names, level, area.id, lang)
-    headlines = live["headlines"] if live else data.build_headlines(
-        {"today": {}, "counts": {"open": None, "overdue": None}}, None)
+            figures, values = None, {}
+            headlines = data.build_headlines({"today": {}, "counts": {"open": None, "overdue": None}},
+                                             None)
+            feed = data.list_feed(session, names, level, area.id, lang)
+            live = {"seq": None, "at": now.isoformat(), "headlines": headlines, "board": [],
+                    "feed": feed}
+    state = json.dumps(view.live_view(live, lang), ensure_ascii=False, separators=(",", ":"))
     return html.Div([
         dcc.Store(id="wall-area", data={"area_id": area.id, "level": level, "code": area.code,
                                         "lang": lang}),
-        dcc.Store(id="wall-signal"), dcc.Store(id="wall-scale"),
+        dcc.Store(id="wall-scale"),
         dcc.Store(id="wall-figures-at", data=(figures or {}).get("at")),
         dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
+        html.Div(id="wall-state", hidden=True, **{"data-state": state}),
         build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
-        html.Section(panels.build_headlines(headlines, lang, live and live["seq"]), id="wall-kpis",
-                     className="wall-kpis"),
+        html.Section(id="wall-kpis", className="wall-kpis"),
         html.Section([
             html.Div([panel_title("map", lang), dcc.RadioItems(
                 id="wall-map-mode", value="count", inline=True, className="map-mode",
@@ -115,11 +120,11 @@ def build_wall(level: str, code: str | None, lang: str):
             dcc.Graph(id="wall-map", figure=build_map_figure(area_map, values, "count", lang),
                       config=MAP_CONFIG, className="graph")], className="panel panel-map"),
         html.Section([panel_title("board", lang), html.Div(
-            panels.build_board(live["board"] if live else [], lang), id="wall-board",
-            className="board")], className="panel panel-board"),
-        html.Section([panel_title("feed", lang), html.Div(panels.build_feed(feed, lang),
-                                                          id="wall-feed-list", className="feed")],
-                     className="panel panel-feed"),
+            id="wall-board", className="board", **{"data-empty": t("board.empty", lang)})],
+            className="panel panel-board"),
+        html.Section([panel_title("feed", lang), html.Div(
+            id="wall-feed-list", className="feed", **{"data-empty": t("feed.empty", lang)})],
+            className="panel panel-feed"),
         html.Section([panel_title("trend", lang), dcc.Graph(
             id="wall-trend", figure=panels.build_trend(figures, lang), config=GRAPH_CONFIG,
             className="graph")], className="panel panel-trend"),
@@ -127,7 +132,7 @@ def build_wall(level: str, code: str | None, lang: str):
             panels.build_categories(names, figures, lang), id="wall-categories",
             className="cats")], className="panel panel-cats"),
     ], id="wall-root", className=f"wall wall-{level}", lang="zh-CN" if lang == "zh" else "en",
-        **{"data-area": str(area.id)})
+        **{"data-area": str(area.id), "data-lang": lang})
 
 
 def panel_title(key: str, lang: str) -> html.H2:
@@ -166,19 +171,6 @@ def require_wall(area: dict | None) -> Actor:
 
 
 def register_wall_callbacks(app: dash.Dash) -> None:
-    @app.callback(Output("wall-kpis", "children"), Output("wall-board", "children"),
-                  Output("wall-feed-list", "children"),
-                  Input("wall-signal", "data"), State("wall-area", "data"), prevent_initial_call=True)
-    def refresh_live(_signal, area):
-        require_wall(area)
-        services, names, lang = get_services(), get_names(), area["lang"]
-        try:
-            live = data.read_live(services.redis, names, area["area_id"], lang, utcnow())
-        except REDIS_DOWN:
-            return no_update, no_update, no_update
-        return (panels.build_headlines(live["headlines"], lang, live["seq"]),
-                panels.build_board(live["board"], lang), panels.build_feed(live["feed"], lang))
-
     @app.callback(Output("wall-map", "figure"), Output("wall-trend", "figure"),
                   Output("wall-categories", "children"), Output("wall-figures-at", "data"),
                   Input("wall-slow", "n_intervals"), Input("wall-map-mode", "value"),

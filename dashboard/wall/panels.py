@@ -1,8 +1,7 @@
-"""The wall's panels as Dash components, from the plain data of `dashboard.wall.data`.
+"""The wall's slow panels (category breakdown, 24-hour trend) as Dash components and figures.
 
-Countdowns, the clock and "updated N s ago" are written by assets/wall.js every second:
-the server renders each countdown as an empty span carrying its deadline (`data-due`), and
-React never puts text in it, so the script's text is never fought over.
+The live panels (headline numbers, deadline board, feed) are drawn by assets/wall.js from
+the states of `dashboard.wall.view`; the map is `dashboard.wall.geo`.
 """
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from datetime import datetime
 import plotly.graph_objects as go
 from dash import html
 
-from dashboard.wall.data import Headline
 from dashboard.wall.geo import nice_ceiling
 from dashboard.wall.i18n import name_of, t
 from dashboard.wall.names import Names
@@ -26,72 +24,10 @@ BASE_FONT = 15  # px at 1920 wide; multiplied by the screen's scale
 TREND_FLOOR = 10  # the trend's axis reaches at least this many reports an hour
 
 
-def format_value(h: Headline, lang: str) -> str:
-    if h.value is None:
-        return t("no_figure", lang)
-    return f"{h.value * 100:.1f}%" if h.is_rate else f"{h.value:,}"
-
-
-def build_delta(h: Headline, lang: str) -> html.Div:
-    """The change against last week: arrow, amount, and a colour that says good or bad."""
-    if h.value is None or h.last_week is None:
-        return html.Div(t("vs_last_week", lang) + " —", className="kpi-delta flat")
-    change = h.value - h.last_week
-    if h.is_rate:
-        amount = f"{abs(change) * 100:.1f} " + ("个百分点" if lang == "zh" else "pts")
-    else:
-        amount = f"{abs(change):,}"
-    if abs(change) < 1e-9:
-        return html.Div(f"{t('vs_last_week', lang)} ＝", className="kpi-delta flat")
-    better = (change > 0) == h.higher_is_better
-    arrow = "▲" if change > 0 else "▼"
-    return html.Div(f"{t('vs_last_week', lang)} {arrow} {amount}",
-                    className=f"kpi-delta {'good' if better else 'bad'}")
-
-
-def build_headlines(headlines: list[Headline], lang: str, seq: int | None = None) -> list:
-    """The headline cards, and a hidden marker of the live state they show (the relay's
-    event cursor), so a test or benchmark can tell when an event is reflected on screen."""
-    marker = html.Span(hidden=True, className="wall-seq", **{"data-seq": str(seq or 0)})
-    return [marker] + [html.Div([
-        html.Div(t(h.key, lang), className="kpi-label"),
-        html.Div(format_value(h, lang), className="kpi-value", id=f"kpi-{h.key}"),
-        build_delta(h, lang),
-    ], className=f"kpi kpi-{h.key}") for h in headlines]
-
-
 def local_time(iso: str | None, fmt: str = "%H:%M:%S") -> str:
     if not iso:
         return "—"
     return datetime.fromisoformat(iso).astimezone(CITY_ZONE).strftime(fmt)
-
-
-def build_board(rows: list[dict], lang: str) -> list:
-    if not rows:
-        return [html.Div(t("board.empty", lang), className="empty")]
-    return [html.Div([
-        html.Div([html.Span(row["item"], className="board-item"),
-                  html.Span(row["area"], className="board-area")], className="board-what"),
-        html.Div(t(f"stage.{row['stage']}", lang) if row["stage"] else "", className="board-stage"),
-        html.Div([html.Span(className="countdown", **{"data-due": row["due"] or ""}),
-                  html.Div(local_time(row["due"], "%m-%d %H:%M"), className="board-due")],
-                 className="board-clock"),
-        html.Div(t("board.alarm", lang), className="board-alarm") if row["alarm"] else None,
-    ], className="board-row" + (" flash" if row["alarm"] else ""),
-        **{"data-incident": str(row["id"]), "data-band": row["band"],
-           "data-due": row["due"] or "", "data-warn": row["warn"] or ""})
-        for row in rows]
-
-
-def build_feed(entries: list[dict], lang: str) -> list:
-    if not entries:
-        return [html.Div(t("feed.empty", lang), className="empty")]
-    return [html.Div([
-        html.Div([html.Span(local_time(e["at"], "%H:%M"), className="feed-time"),
-                  html.Span(e["item"], className="feed-item")], className="feed-head"),
-        html.Div(e["area"], className="feed-area"),
-        html.Div(e["text"], className="feed-text"),
-    ], className="feed-entry", **{"data-incident": str(e["id"])}) for e in entries]
 
 
 def _style(fig: go.Figure, scale: float) -> go.Figure:

@@ -1,11 +1,16 @@
 """GET /wall/stream/<area_id>: the server-sent-events stream a wall reads.
 
 Events (each `data:` is JSON):
-- `hello` once, on connect: {"live": the hub's Redis state, "area_id"}.
+- `hello` once, on connect: {"live": the hub's Redis state, "area_id", "state"}.
 - `change`: a coalesced summary of notices for the area (see `hub.Pending.summary`), at most
-  one per WINDOW seconds.
-- `status`: {"live": false} when the hub loses Redis; {"live": true, "resync": true} when it
-  is back, and the wall re-reads its snapshot.
+  one per WINDOW seconds, with the wall's `state` after them (`dashboard.wall.view`): the
+  headline numbers, deadline board and feed, which assets/wall.js draws as they come.
+- `status`: {"live": false} when the hub loses Redis; {"live": true, "resync": true, "state"}
+  when it is back, with a state read afresh (notices published meanwhile were lost).
+A `state` is null when Redis could not be read; the wall keeps what it shows.
+
+GET /wall/state/<area_id>?lang= answers the same state as JSON, for the wall's polling
+fallback while its stream is down.
 - `ping` every HEARTBEAT seconds: {"live": ...}. The browser shows its disconnect banner when
   nothing at all arrived for 5 s, so a dead server is seen as quickly as a dead Redis.
 
@@ -22,12 +27,17 @@ import json
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, Response, current_app
+import redis as redis_lib
+from flask import Blueprint, Response, current_app, jsonify, request
 
+from dashboard.api.context import get_services
 from dashboard.api.errors import ApiError
 from dashboard.auth.access import current_login, may_open, require_actor
 from dashboard.auth.login import load_user
+from dashboard.wall import data, view
 from dashboard.wall.hub import LiveHub
+from dashboard.wall.i18n import pick_language
+from models.types import utcnow
 
 WINDOW = 0.15  # seconds: the longest a notice waits to be coalesced with others
 HEARTBEAT = 2.0  # seconds between pings when nothing else is sent
@@ -43,13 +53,21 @@ def get_hub() -> LiveHub:
     return current_app.extensions["grid_hub"]
 
 
+StateOf = Callable[[int | None, bool], dict | None]
+
+
 def generate(hub: LiveHub, area_id: int, window: float, heartbeat: float, *,
-             still_allowed: Callable[[], bool] | None = None, recheck: float = RECHECK):
-    """The stream's messages. `still_allowed` is asked every `recheck` seconds; once it
-    says no (the viewer logged out), the stream ends and the browser's retry is refused."""
+             state: StateOf | None = None, still_allowed: Callable[[], bool] | None = None,
+             recheck: float = RECHECK):
+    """The stream's messages. `state(seq, fresh)` gives the wall's state reflecting at
+    least cursor `seq` (None when Redis cannot be read; without `state`, messages carry
+    none). `still_allowed` is asked every `recheck` seconds; once it says no (the viewer
+    logged out), the stream ends and the browser's retry is refused."""
+    state = state or (lambda _seq, _fresh: None)
     sub = hub.subscribe(area_id)
     try:
-        yield f"retry: {RETRY_MS}\n" + sse("hello", {"live": hub.connected, "area_id": area_id})
+        yield f"retry: {RETRY_MS}\n" + sse("hello", {"live": hub.connected, "area_id": area_id,
+                                                     "state": state(None, False)})
         sent, checked = 0.0, time.monotonic()
         while True:
             pending = sub.take(heartbeat)
@@ -61,7 +79,7 @@ def generate(hub: LiveHub, area_id: int, window: float, heartbeat: float, *,
                 yield sse("ping", {"live": hub.connected})
                 continue
             if pending.status is not None:
-                yield sse("status", pending.status)
+                yield sse("status", with_state(pending.status, state))
             if pending.count:
                 wait = sent + window - time.monotonic()
                 if wait > 0:  # inside the window: gather the rest of the burst
@@ -69,12 +87,42 @@ def generate(hub: LiveHub, area_id: int, window: float, heartbeat: float, *,
                     more = sub.take(0)
                     if more is not None:
                         if more.status is not None:
-                            yield sse("status", more.status)
+                            yield sse("status", with_state(more.status, state))
                         pending.absorb(more)
                 sent = time.monotonic()
-                yield sse("change", pending.summary())
+                yield sse("change", {**pending.summary(), "state": state(pending.seq, False)})
     finally:
         hub.unsubscribe(sub)
+
+
+def with_state(status: dict, state: StateOf) -> dict:
+    """A hub status; coming back from an outage, with a state read afresh."""
+    return {**status, "state": state(None, True)} if status.get("resync") else status
+
+
+def make_state_reader(area_id: int, lang: str) -> StateOf:
+    """This process's shared states (view.LiveStates) for one wall, usable outside the
+    request (the stream outlives it); None while Redis is unreachable."""
+    app = current_app._get_current_object()
+    states: view.LiveStates = app.extensions["grid_wall_states"]
+
+    def state_of(seq: int | None, fresh: bool) -> dict | None:
+        try:
+            return states.get(area_id, lang, seq, fresh=fresh)
+        except (redis_lib.ConnectionError, redis_lib.TimeoutError):
+            return None
+
+    return state_of
+
+
+def make_live_states(app) -> view.LiveStates:
+    """The process's shared states, read from Redis with the app's names."""
+    def read(area_id: int, lang: str) -> dict:
+        with app.app_context():
+            services, names = get_services(), app.extensions["grid_names"]
+            return view.live_view(data.read_live(services.redis, names, area_id, lang, utcnow()), lang)
+
+    return view.LiveStates(read, max_age=app.config["WALL_SSE_WINDOW"])
 
 
 def make_login_check(area_id: int) -> Callable[[], bool]:
@@ -94,14 +142,30 @@ def make_stream_blueprint(known_area) -> Blueprint:
     """`known_area(area_id) -> bool` says whether the area has a wall (city, town, village)."""
     blueprint = Blueprint("wall_stream", __name__)
 
-    @blueprint.get("/wall/stream/<int:area_id>")
-    def stream(area_id: int):
+    def check(area_id: int) -> str:
+        """401 / 403 / 404 as JSON, else the wall's language (`?lang=`)."""
         require_actor("wall")  # 401 for anonymous, 403 for a role without walls
         if not known_area(area_id):
             raise ApiError(404, "not_found", f"no wall for area {area_id}", field="area_id")
         require_actor("wall", area_id)  # 403 outside the jurisdiction
+        lang = request.args.get("lang")
+        if lang is not None and pick_language(lang, "") != lang:
+            raise ApiError(422, "invalid", "lang must be zh or en", field="lang")
+        return pick_language(lang, current_app.config["WALL_LANGUAGE"])
+
+    @blueprint.get("/wall/state/<int:area_id>")
+    def state(area_id: int):
+        found = make_state_reader(area_id, check(area_id))(None, False)
+        if found is None:
+            raise ApiError(503, "unavailable", "the live state cannot be read: Redis is unreachable")
+        return jsonify(found)
+
+    @blueprint.get("/wall/stream/<int:area_id>")
+    def stream(area_id: int):
+        lang = check(area_id)
         config = current_app.config
         body = generate(get_hub(), area_id, config["WALL_SSE_WINDOW"], config["WALL_SSE_HEARTBEAT"],
+                        state=make_state_reader(area_id, lang),
                         still_allowed=make_login_check(area_id),
                         recheck=config.get("WALL_SSE_RECHECK", RECHECK))
         return Response(body, mimetype="text/event-stream", headers={
