@@ -8,14 +8,17 @@ in the observer's callback (a microtask right after the DOM change). `Prober` PO
 from the page itself (fetch with the bearer token, same origin), notes performance.now() when
 the response arrives, then waits for that incident's entry: latency = seen - arrived, both on
 the page's clock. It also notes when the report first reached the page in a stream message
-(the wall hands each one to Dash with dash_clientside.set_props, which the observer wraps,
-passing every call on): the push path up to the browser, before any Dash callback. Anything
-the server does before answering (commit, and in a push design the publish) is before
-`arrived`, so only the way from a committed report to the screen is timed.
+(wall.js dispatches each coalesced change, which carries the wall's new state, as a
+`gridwall:change` event): the push path up to the browser. Anything the server does before
+answering (commit, and in a push design the publish) is before `arrived`, so only the way
+from a committed report to the screen is timed. Each state's `ms` (the server's time to read
+and build it, dashboard/wall/view.py) is noted too: `read_live_updates`.
 
 `CallbackLog` reads every POST /_dash-update-component response the page receives: the
 `Server-Timing: app;dur=<ms>` header (dashboard/delivery.py), which callback it was (its
-outputs), and when, for "server time per callback" and "callbacks per second".
+outputs), and when, for "server time per callback" and "callbacks per second". Live updates
+are no callbacks (they come on the stream); the callbacks left are the slow panels' refresh
+every 15 s and a drill-down click.
 """
 from __future__ import annotations
 
@@ -161,20 +164,16 @@ OBSERVER = """() => {
     if (shown.length > 20000) { shown.splice(0, 10000); }
   };
   note(); noteSeq();
-  // Also when each report reached the page in a stream message: the wall hands every
-  // coalesced change to Dash through dash_clientside.set_props('wall-signal', ...).
-  const signalled = window.__benchSignalled = new Map(), dc = window.dash_clientside;
-  const handOn = dc && dc.set_props;
-  if (handOn) {
-    dc.set_props = function (id, props) {
-      if (id === 'wall-signal' && props && props.data && props.data.reports) {
-        const now = performance.now();
-        for (const r of props.data.reports) { if (!signalled.has(String(r))) { signalled.set(String(r), now); } }
-        if (signalled.size > 5000) { for (const k of Array.from(signalled.keys()).slice(0, 2500)) { signalled.delete(k); } }
-      }
-      return handOn.apply(this, arguments);
-    };
-  }
+  // Also when each report reached the page in a stream message (wall.js dispatches every
+  // coalesced change as `gridwall:change`), and the server time of the state it carried.
+  const signalled = window.__benchSignalled = new Map(), states = window.__benchStates = [];
+  document.addEventListener('gridwall:change', (event) => {
+    const now = performance.now(), data = event.detail || {};
+    for (const r of data.reports || []) { if (!signalled.has(String(r))) { signalled.set(String(r), now); } }
+    if (signalled.size > 5000) { for (const k of Array.from(signalled.keys()).slice(0, 2500)) { signalled.delete(k); } }
+    if (data.state) { states.push([now, data.state.ms]); }
+    if (states.length > 20000) { states.splice(0, 10000); }
+  });
   new MutationObserver(() => { note(); noteSeq(); }).observe(document.body, {childList: true,
     subtree: true, attributes: true, attributeFilter: ['data-incident', 'data-seq']});
 }"""
@@ -265,6 +264,16 @@ class Prober:
                 "signal_p95": percentile(self.signals, 95),
                 "state_n": len(self.reflected), "state_p50": percentile(self.reflected, 50),
                 "state_p95": percentile(self.reflected, 95), "state_missed": self.unreflected}
+
+
+def read_live_updates(page, since: float, until: float) -> dict:
+    """The stream's live updates between two page-clock moments: how many per second, and
+    the server time of each state they carried (p50 / p95)."""
+    states = page.evaluate("([a, b]) => (window.__benchStates || []).filter(s => s[0] >= a && s[0] <= b)",
+                           [since, until])
+    times = [ms for _, ms in states if ms is not None]
+    return {"count": len(states), "per_second": len(states) / max((until - since) / 1000, 1e-9),
+            "p50": percentile(times, 50), "p95": percentile(times, 95)}
 
 
 class CallbackLog:
