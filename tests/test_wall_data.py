@@ -10,6 +10,7 @@ import gzip
 import json
 from datetime import timedelta
 
+import plotly.graph_objects as go
 import pytest
 from plotly.offline import get_plotlyjs_version
 
@@ -252,12 +253,27 @@ def test_the_trend_is_redrawn_only_when_the_figures_job_wrote_new_figures(api, c
     assert "wall-map" in again and "wall-trend" not in again and "wall-categories" not in again
 
 
+@pytest.mark.parametrize("figures", [None, {"trend": {
+    "hours": [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)], "this_week": list(range(24)),
+    "last_week": [5] * 24}}])
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_trend_is_a_figure_plotly_accepts_in_the_walls_language(figures, lang):
+    figure = go.Figure(panels.build_trend(figures, lang, scale=2.0))  # validates every property
+    assert figure.layout.font.size == 2 * panels.BASE_FONT and figure.layout.margin.l == 16
+    if figures is None:
+        assert not figure.data and figure.layout.annotations[0].text == ("暂无" if lang == "zh" else "n/a")
+        return
+    this_week = figure.data[1]
+    assert this_week.name == ("本周" if lang == "zh" else "This week") and this_week.line.width == 8
+    assert this_week.x[0] == ("08时" if lang == "zh" else "08:00"), "hours in Asia/Shanghai"
+
+
 def test_the_trend_axis_ends_on_a_round_number_and_holds_while_the_day_creeps_up():
     hours = [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)]
 
     def top(peak: int) -> float:
         trend = {"hours": hours, "this_week": [0] * 23 + [peak], "last_week": [40] * 24}
-        yaxis = panels.build_trend({"trend": trend}, "zh").layout.yaxis
+        yaxis = go.Figure(panels.build_trend({"trend": trend}, "zh")).layout.yaxis
         assert yaxis.autorange is False and yaxis.range[0] == 0
         return yaxis.range[1]
 
