@@ -58,6 +58,22 @@ def test_it_counts_each_window_like_sql_at_every_level(history, redis):
         assert expected and redis_counts(redis, level, NOW) == expected
 
 
+def test_the_window_readers_agree_with_the_whole_hotspot_read(history, redis):
+    """What the wall's map reads (only the window's buckets) equals what read_hotspots
+    computes from each area's whole week, at every level and window."""
+    hotspots.run_hotspot_steps(history, redis, now=NOW)
+    for level in hotspots.LEVELS:
+        spots = hotspots.read_hotspots(redis, level, now=NOW)
+        ids = [s["area_id"] for s in spots]
+        assert ids, f"no {level} hotspots to compare"
+        for window in ("count_1h", "count_24h"):
+            counts = hotspots.read_window_counts(redis, ids, NOW, hotspots.WINDOWS[window])
+            assert counts == [s[window] for s in spots], (level, window)
+        assert hotspots.read_scores(redis, ids, NOW) == [s["score"] for s in spots], level
+    assert any(s["count_1h"] for s in hotspots.read_hotspots(redis, "town", now=NOW)), \
+        "the history must put reports in the last hour, or the 1-hour comparison proves little"
+
+
 def test_it_changes_nothing_when_a_step_runs_twice(history, redis):
     hotspots.run_hotspot_steps(history, redis, now=NOW)
     before = {key: redis.dump(key) for key in hotspots.list_hot_keys(redis)}
