@@ -5,6 +5,7 @@ import os
 import platform
 import statistics
 import subprocess
+import time
 
 
 def describe_machine() -> str:
@@ -19,7 +20,27 @@ def describe_machine() -> str:
     sqlite = subprocess.run(["python3", "-c", "import sqlite3;print(sqlite3.sqlite_version)"],
                             capture_output=True, text=True).stdout.strip()
     return (f"{platform.node()}: {os.cpu_count()} cores ({cpu}), {mem:.1f} GiB, "
-            f"Python {platform.python_version()}, SQLite {sqlite}, load average {load:.2f}")
+            f"Python {platform.python_version()}, SQLite {sqlite}, load average {load:.2f}, "
+            f"CPU reference {cpu_reference():.0f} ms")
+
+
+def cpu_reference(rounds: int = 5) -> float:
+    """Milliseconds one core takes for a fixed piece of pure Python (dict and string work,
+    like a request's), median of `rounds`: lets figures from different hosts be compared.
+    Lower is faster; it reads high when other work shares the cores."""
+    def work() -> int:
+        table: dict[str, int] = {}
+        for n in range(200_000):
+            key = f"k{n % 5000}"
+            table[key] = table.get(key, 0) + n
+        return len(table)
+
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def figure(name: str, value: float, unit: str, target: str) -> str:
