@@ -12,7 +12,7 @@ import pytest
 import redis as redis_lib
 
 from dashboard.wall.hub import LiveHub
-from dashboard.wall.stream import generate
+from dashboard.wall.stream import generate, sse
 from tests.api_support import api, client, login_client  # noqa: F401, F811  (fixtures)
 from workers import keys
 from workers.embedded_redis import EmbeddedRedis
@@ -111,6 +111,16 @@ def test_a_state_redis_could_not_give_is_sent_as_none():
         stream.close()
     finally:
         hub.stop()
+
+
+def test_line_breaks_in_a_text_stay_inside_its_event():
+    text = "楼道堆放杂物\n\nevent: hello\r\ndata: {}\u2028完"
+    chunk = sse("change", {"state": {"feed": [{"text": text}]}})
+    assert chunk.endswith("\n\n") and chunk.count("\n") == 3 and "\r" not in chunk
+    event, data = chunk.split("\n")[:2]  # the event stream's own line ends: CR, LF, CRLF
+    assert event == "event: change" and json.loads(data.removeprefix("data: ")) == {
+        "state": {"feed": [{"text": text}]}}
+    assert "楼道" in chunk, "Chinese goes as UTF-8, not \\u escapes"
 
 
 def test_a_quiet_stream_sends_heartbeats(hub):

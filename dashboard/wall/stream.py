@@ -46,7 +46,9 @@ RECHECK = 15.0  # seconds between checks that the viewer is still logged in and 
 
 
 def sse(event: str, data: dict) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    """One event. Chinese text goes as UTF-8, half the bytes of \\u escapes; JSON escapes
+    every line break inside a string, so a description cannot end an event early."""
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
 
 
 def get_hub() -> LiveHub:
