@@ -103,6 +103,18 @@ def test_it_keeps_every_wall_map_within_the_page_budget(city_session):
     assert len(sizes) == 35 + 593 and max(sizes) <= geo.MAP_BUDGET // 4
 
 
+def test_the_map_ids_without_the_map_are_the_maps_own(city_session):
+    """The slow-panel refresh colours the map by `load_map_ids`; a process that has not built
+    the map reads them without its geometry. They must be the map's order exactly."""
+    parents = list(city_session.scalars(select(Area.id).where(Area.level.in_(["city", "town", "village"]))))
+    before = {area_id: geo.load_map_ids(city_session, area_id) for area_id in parents}  # no map built
+    assert len(before) == 1 + 35 + 593 and all(before.values())
+    for area_id in parents:
+        assert geo.load_children_map(city_session, area_id).ids == before[area_id], area_id
+    city = get_area(city_session, level="city")
+    assert geo.load_map_ids(city_session, city.id) is geo.load_children_map(city_session, city.id).ids
+
+
 def test_it_builds_a_map_once_per_area(city_session):
     town = get_area(city_session, level="town")
     first = geo.load_children_map(city_session, town.id)

@@ -163,6 +163,31 @@ def load_children_map(session: Session, area_id: int) -> Map:
     return built
 
 
+_ids: OrderedDict[tuple[str, int], tuple[int, ...]] = OrderedDict()
+
+
+def load_map_ids(session: Session, area_id: int) -> tuple[int, ...]:
+    """`load_children_map(session, area_id).ids` (the children drawn, in code order) without
+    building the map's geometry when this process has not built it: the slow-panel refresh
+    needs only the order of the colours, and a process that did not serve the page would
+    otherwise simplify every boundary (~40 ms at the city) in a callback budgeted 50 ms."""
+    key = (str(session.get_bind().url), area_id)
+    with _maps_lock:
+        found = _maps.get(key)
+        ids = found.ids if found is not None else _ids.get(key)
+    if ids is not None:
+        return ids
+    ids = tuple(session.scalars(
+        select(Area.id).where(Area.parent_id == area_id)
+        .where((Area.geometry_simplified.is_not(None)) | (Area.geometry.is_not(None)))
+        .order_by(Area.code)))
+    with _maps_lock:
+        _ids[key] = ids
+        while len(_ids) > CACHE_SIZE:
+            _ids.popitem(last=False)
+    return ids
+
+
 # ---------------------------------------------------------------- values
 
 def read_map_values(redis, area_id: int, level: str, mode: str,

@@ -32,6 +32,7 @@ from dashboard.wall.geo import (
     MAP_CONFIG,
     build_map_figure,
     load_children_map,
+    load_map_ids,
     map_patch,
     read_map_values,
 )
@@ -189,7 +190,7 @@ def register_wall_callbacks(app: dash.Dash) -> None:
         except REDIS_DOWN:
             return no_update, no_update, no_update, no_update
         with services.sessions() as session:
-            ids = load_children_map(session, area["area_id"]).ids
+            ids = load_map_ids(session, area["area_id"])
         patch = map_patch(values, ids, mode, lang)
         rescaled = dash.ctx.triggered_id == "wall-scale"
         if rescaled:
