@@ -162,8 +162,11 @@ def config_from_env() -> dict[str, Any]:
 
 
 def create_server() -> Flask:
-    """The WSGI callable for gunicorn: gunicorn 'dashboard.app:create_server()'."""
-    return create_app(config=config_from_env()).server
+    """The WSGI callable for gunicorn: gunicorn 'dashboard.app:create_server()'. Each
+    worker loads the walls' names before it serves (see Names.warm)."""
+    server = create_app(config=config_from_env()).server
+    server.extensions["grid_names"].warm()
+    return server
 
 
 def dispose(app: dash.Dash) -> None:

@@ -42,6 +42,26 @@ def relay(engine, redis, now=None) -> None:
     publish_committed(make_session_factory(engine), redis, now=now)
 
 
+def test_warm_names_answer_without_reading_sql(engine, world):
+    from sqlalchemy import event
+    warmed = Names(make_session_factory(engine))
+    warmed.warm()
+    statements = []
+
+    def note(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert warmed.area(world.areas["A"].id).code == world.areas["A"].code
+        assert warmed.has_wall(world.areas["A"].id)
+        assert statements == [], "a warmed cache reads nothing on a request"
+        Names(make_session_factory(engine)).area(world.areas["A"].id)
+        assert statements, "a cold one reads on its first request"
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def test_the_board_puts_new_breaches_first_then_what_can_still_be_saved():
     at = T0
     alarm_old = {"id": 1, "alarm_at": at, "due_at": at}

@@ -44,6 +44,11 @@ class Names:
         self._version = 0
         self._check_seconds, self._checked_at = check_seconds, 0.0
 
+    def warm(self) -> None:
+        """Load now rather than on the first request that needs a name (~100 ms on a busy
+        host, which would land on a wall's first callback in each process)."""
+        self._ensure()
+
     def clear(self) -> None:
         with self._lock:
             self._loaded = False

@@ -10,7 +10,7 @@ Why not Dash callbacks: a callback per change cost the browser's dash-renderer a
 a core at the city's 50 reports/s (every component on the page re-checks the store on each
 of a callback's dispatches) and the server a Dash request per change per screen. A state
 pushed on the stream costs one Redis read per area and language (`LiveStates`), however
-many screens show it, and a few DOM writes (bench/RESULTS.md, "third session").
+many screens show it, and a few DOM writes (bench/RESULTS.md, "fourth session").
 """
 from __future__ import annotations
 
