@@ -93,6 +93,11 @@ def test_a_shift_leads_actions_in_the_console_reach_an_operators_wall(live_serve
             " return !!s && s.innerText !== before; }", arg=[stage, stage_before], timeout=LIVE_TIMEOUT_MS)
         assert wall.query_selector(row + ".flash"), "accepting leaves the alarm for a lead to see"
 
+        # The drawer reloads after an action (a second round trip after the message): a key
+        # pressed before that would send the version from before the accept, and the console
+        # would answer with a conflict, as it must. A lead reads the new state first.
+        page.wait_for_function("() => document.getElementById('console-drawer-summary').innerText"
+                               ".includes('已受理')", timeout=LIVE_TIMEOUT_MS)
         page.click("#console-actions [data-shortcut='g']", timeout=LIVE_TIMEOUT_MS)  # ack the alarm
         wall.wait_for_selector(row + ":not(.flash)", timeout=LIVE_TIMEOUT_MS)
         assert wall.query_selector(row + " .board-alarm") is None
