@@ -6,10 +6,9 @@ Sources, chosen so that a refresh costs a few Redis round trips and no SQL:
 - today's rates and everything "same time last week": the wall figures the RQ job writes
   every minute (`workers.wall`), so rates lag by at most a minute;
 - the feed: the area's list of newest reports, which the relay pushes in the same Lua
-  script that counts them (workers.live). Every refresh shows the newest FEED_ROWS whole,
-  so a refresh the browser dropped (dash-renderer abandons an in-flight callback when a
-  newer signal comes) loses nothing: the next one shows the same list. A page load reads
-  SQL only when Redis is unreachable.
+  script that counts them (workers.live). Every state shows the newest FEED_ROWS whole, so
+  a state the browser never drew (an older one arriving late is ignored) loses nothing: the
+  next one carries the same list. A page load reads SQL only when Redis is unreachable.
 
 Counts, feed and figures are read in one MULTI: atomic without WATCH, so a busy city (the
 cursor moves 50 times a second) never retries.
