@@ -116,7 +116,6 @@
     setText(row.children[0].children[0], r.item);
     setText(row.children[0].children[1], r.area);
     setText(row.children[1], r.stage);
-    row.children[2].children[0].setAttribute("data-due", r.due);
     setText(row.children[2].children[1], r.due_label);
     var alarm = row.querySelector(".board-alarm");  // there only while a breach awaits its lead
     if (r.alarm && !alarm) { row.appendChild(el("div", "board-alarm", r.alarm)); }

@@ -155,12 +155,17 @@ def load_children_map(session: Session, area_id: int) -> Map:
         if found is not None:
             _maps.move_to_end(key)
             return found
-    built = build_children_map(area_id, list_children(session, area_id))
+    return _remember(_maps, key, build_children_map(area_id, list_children(session, area_id)))
+
+
+def _remember(cache: OrderedDict, key, value):
+    """Keep `value` in one of this module's per-process caches, dropping the oldest past
+    CACHE_SIZE."""
     with _maps_lock:
-        _maps[key] = built
-        while len(_maps) > CACHE_SIZE:
-            _maps.popitem(last=False)
-    return built
+        cache[key] = value
+        while len(cache) > CACHE_SIZE:
+            cache.popitem(last=False)
+    return value
 
 
 _ids: OrderedDict[tuple[str, int], tuple[int, ...]] = OrderedDict()
@@ -177,15 +182,10 @@ def load_map_ids(session: Session, area_id: int) -> tuple[int, ...]:
         ids = found.ids if found is not None else _ids.get(key)
     if ids is not None:
         return ids
-    ids = tuple(session.scalars(
+    return _remember(_ids, key, tuple(session.scalars(
         select(Area.id).where(Area.parent_id == area_id)
         .where((Area.geometry_simplified.is_not(None)) | (Area.geometry.is_not(None)))
-        .order_by(Area.code)))
-    with _maps_lock:
-        _ids[key] = ids
-        while len(_ids) > CACHE_SIZE:
-            _ids.popitem(last=False)
-    return ids
+        .order_by(Area.code))))
 
 
 # ---------------------------------------------------------------- values
@@ -201,7 +201,7 @@ def read_map_values(redis, area_id: int, level: str, mode: str,
     if child is None or mode not in MODES:
         raise ValueError(f"no map for a {level!r} wall in mode {mode!r}")
     now = now or utcnow()
-    children = sorted(list_level_areas(redis, child, area_id))
+    children = list_level_areas(redis, child, area_id)  # sorted by id
     if mode == "count":
         values = read_window_counts(redis, children, now, WINDOWS["count_24h"])
     else:
