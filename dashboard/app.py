@@ -28,7 +28,7 @@ from dashboard.wall.hub import LiveHub
 from dashboard.wall.i18n import LANGUAGES
 from dashboard.wall.names import Names
 from dashboard.wall.pages import register_wall_pages
-from dashboard.wall.stream import make_live_states, make_stream_blueprint
+from dashboard.wall.stream import make_live_states, make_panel_states, make_stream_blueprint
 from models import settings
 from models.db import make_engine, make_session_factory
 from models.sla import PolicyCache
@@ -42,7 +42,7 @@ DEFAULTS = {
     "LIVE_PUBLISH": "background",   # or "sync": see dashboard/api/publisher.py
     "LIVE_PUBLISH_DELAY": 0.03,     # background: seconds to gather commits into one relay pass
     "WALL_LANGUAGE": "zh",          # a wall's language unless its URL says ?lang=en
-    "WALL_SLOW_SECONDS": 15,        # map colours, categories and trend refresh this often
+    "WALL_SLOW_SECONDS": 15,        # map colours, categories and trend: checked this often
     "WALL_SSE_WINDOW": 0.15,        # notices within this many seconds go to a wall as one
     "WALL_SSE_HEARTBEAT": 2.0,      # a wall hears from its stream at least this often
 }
@@ -76,6 +76,7 @@ def make_server(database_url: str | None, redis_url: str | None, config: dict[st
     server.extensions["grid_hub"] = LiveHub(
         redis_url or settings.redis_url(), socket_timeout=server.config["REDIS_SOCKET_TIMEOUT"])
     server.extensions["grid_wall_states"] = make_live_states(server)
+    server.extensions["grid_wall_panels"] = make_panel_states(server)
     register_error_handlers(server)
     install_delivery(server)
     server.register_blueprint(make_stream_blueprint(names.has_wall))

@@ -132,13 +132,11 @@ def test_an_anonymous_page_render_redirects_to_the_login(api, client):
     assert '"href": "/login?next=/wall"' in page and "wall-root" not in page
 
 
-def slow_callback(api, area: dict) -> dict:
-    return callback_body(api, "wall-map.figure",
-                         [{"id": "wall-slow", "property": "n_intervals", "value": 1},
-                          {"id": "wall-map-mode", "property": "value", "value": "count"},
-                          {"id": "wall-scale", "property": "data", "value": 1}],
-                         [{"id": "wall-area", "property": "data", "value": area},
-                          {"id": "wall-figures-at", "property": "data", "value": None}])
+def drill_down(api, area: dict, code: str) -> dict:
+    """The callback a click on a child area of a wall's map sends."""
+    click = {"points": [{"location": code, "customdata": code}]}
+    return callback_body(api, "nav.href", [{"id": "wall-map", "property": "clickData", "value": click}],
+                         [{"id": "wall-area", "property": "data", "value": area}])
 
 
 def test_a_wall_callback_checks_the_area_it_is_sent(api, client):
@@ -146,28 +144,36 @@ def test_a_wall_callback_checks_the_area_it_is_sent(api, client):
     headers = login_client(client, "441900004-operator-1")
     own = {"area_id": town, "level": "town", "code": TOWN, "lang": "zh"}
     forged = {"area_id": other, "level": "town", "code": OTHER_TOWN, "lang": "zh"}
-    allowed = client.post("/_dash-update-component", json=slow_callback(api, own), headers=headers)
+    allowed = client.post("/_dash-update-component", json=drill_down(api, own, VILLAGE), headers=headers)
     assert allowed.status_code == 200
-    refused = client.post("/_dash-update-component", json=slow_callback(api, forged), headers=headers)
+    assert allowed.get_json()["response"]["nav"]["href"] == f"/wall/village/{VILLAGE}"
+    refused = client.post("/_dash-update-component", json=drill_down(api, forged, "441900003001"),
+                          headers=headers)
     assert refused.status_code == 204, "no update for an area outside the jurisdiction"
 
 
-def test_the_state_route_wants_a_login_that_covers_its_area_and_a_known_language(api, client):
+@pytest.mark.parametrize("route", ["state", "panels"])
+def test_the_state_routes_want_a_login_that_covers_their_area_and_a_known_language(api, client, route):
     town, other, village, grid = ids_of(api, TOWN, OTHER_TOWN, VILLAGE, GRID)
-    anonymous = client.get(f"/wall/state/{town}")
+    anonymous = client.get(f"/wall/{route}/{town}")
     assert anonymous.status_code == 401 and anonymous.get_json()["error"] == "unauthorized"
     login_client(client, "441900004-operator-1")
-    outside = client.get(f"/wall/state/{other}")
+    outside = client.get(f"/wall/{route}/{other}")
     assert outside.status_code == 403 and outside.get_json()["field"] == "area_id"
-    assert client.get(f"/wall/state/{grid}").get_json()["field"] == "area_id", "grids have no wall"
-    wrong = client.get(f"/wall/state/{town}?lang=fr")
+    assert client.get(f"/wall/{route}/{grid}").get_json()["field"] == "area_id", "grids have no wall"
+    wrong = client.get(f"/wall/{route}/{town}?lang=fr")
     assert wrong.status_code == 422 and wrong.get_json()["field"] == "lang"
     for area, lang, label in ((town, "zh", "今日上报"), (village, "en", "Reported today")):
-        state = client.get(f"/wall/state/{area}?lang={lang}")
-        assert state.status_code == 200
-        body = state.get_json()
-        assert body["kpis"][0]["label"] == label and isinstance(body["seq"], int)
-        assert set(body) >= {"board", "feed", "at"}
+        answer = client.get(f"/wall/{route}/{area}?lang={lang}")
+        assert answer.status_code == 200
+        body = answer.get_json()
+        if route == "state":
+            assert body["kpis"][0]["label"] == label and isinstance(body["seq"], int)
+            assert set(body) >= {"board", "feed", "at"}
+        else:
+            title = body["map"]["anomaly"]["colorbar"]["title"]["text"]
+            assert title == ("异常度" if lang == "zh" else "Anomaly score")
+            assert set(body) >= {"trend", "categories", "sign"}
 
 
 def test_the_stream_wants_a_login_that_covers_its_area(api, client):

@@ -241,36 +241,47 @@ def test_the_headlines_carry_the_cursor_of_the_live_state_they_show(session, eng
     assert view.live_view(live, "zh")["seq"] == live["seq"]
 
 
-def test_the_trend_is_redrawn_only_when_the_figures_job_wrote_new_figures(api, client, redis):
-    from sqlalchemy import select
+def test_a_walls_panels_state_holds_both_map_modes_the_trend_and_the_categories(api, redis):
+    from sqlalchemy import func, select
 
+    from dashboard.wall import geo
     from models.area import Area
-    from tests.test_auth_csrf import callback_body
+    from models.catalogue import Category
     from workers import keys
-    with api.server.extensions["grid"].sessions() as session:
+    server = api.server
+    names = server.extensions["grid_names"]
+    with server.extensions["grid"].sessions() as session:
         city = session.scalar(select(Area.id).where(Area.level == "city"))
-    headers = login_client(client, "city-operator-1")
-    area = {"area_id": city, "level": "city", "code": "441900", "lang": "zh"}
-
-    def refresh(shown_at):
-        body = callback_body(api, "wall-trend.figure",
-                             [{"id": "wall-slow", "property": "n_intervals", "value": 1},
-                              {"id": "wall-map-mode", "property": "value", "value": "count"},
-                              {"id": "wall-scale", "property": "data", "value": 1}],
-                             [{"id": "wall-area", "property": "data", "value": area},
-                              {"id": "wall-figures-at", "property": "data", "value": shown_at}])
-        body["changedPropIds"] = ["wall-slow.n_intervals"]
-        answer = client.post("/_dash-update-component", json=body, headers=headers)
-        assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
-        return answer.get_json()["response"]
-
-    redis.set(keys.WALL_FIGURES.format(area_id=city), json.dumps(
-        {"area_id": city, "level": "city", "at": "2026-11-02T01:00:00+00:00", "today": {}, "last_week": {}}))
-    first = refresh(None)
-    assert {"wall-map", "wall-trend", "wall-categories"} <= set(first)
-    assert first["wall-figures-at"]["data"] == "2026-11-02T01:00:00+00:00"
-    again = refresh("2026-11-02T01:00:00+00:00")
-    assert "wall-map" in again and "wall-trend" not in again and "wall-categories" not in again
+        towns = session.scalar(select(func.count()).select_from(Area).where(Area.parent_id == city))
+        fire, dispute = session.scalars(select(Category).order_by(Category.id).limit(2)).all()
+        hours = [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)]
+        figures = {"area_id": city, "level": "city", "at": "2026-11-23T23:00:00+00:00", "today": {},
+                   "last_week": {}, "trend": {"hours": hours, "this_week": [3] * 24, "last_week": [2] * 24},
+                   "categories": [{"category_id": fire.id, "today": 1200, "last_week": 300},
+                                  {"category_id": dispute.id, "today": 600, "last_week": 1500}]}
+        redis.set(keys.WALL_FIGURES.format(area_id=city), json.dumps(figures))
+        zh = panels.read_panels(redis, session, names, city, "zh")
+        en = panels.read_panels(redis, session, names, city, "en")
+        again = panels.read_panels(redis, session, names, city, "zh")
+        redis.set(keys.WALL_FIGURES.format(area_id=city),
+                  json.dumps({**figures, "at": "2026-11-23T23:01:00+00:00"}))
+        later = panels.read_panels(redis, session, names, city, "zh")
+        area_map = geo.load_children_map(session, city)
+    assert len(zh["map"]["count"]["z"]) == len(area_map.ids) == towns, "a colour for every town drawn"
+    assert zh["map"]["count"]["colorbar"]["title"]["text"] == "近24小时上报"
+    assert zh["map"]["anomaly"]["zmax"] == geo.ANOMALY_MAX
+    assert en["map"]["anomaly"]["colorbar"]["title"]["text"] == "Anomaly score"
+    for mode in geo.MODES:  # each mode draws on the page's own figure, as the browser does
+        page = geo.build_map_figure(area_map, zh["map"]["count"], "zh")
+        go.Figure({**page, "data": [{**page["data"][0], **zh["map"][mode]}]})
+    assert [(c["name"], c["count"], c["bar"], c["last"]) for c in zh["categories"]] == [
+        (fire.name_zh, "1,200", 80.0, 20.0), (dispute.name_zh, "600", 40.0, 100.0)]
+    assert zh["categories"][1]["title"] == "上周同期: 1,500"
+    assert en["categories"][0]["name"] == (fire.name_en or fire.name_zh)
+    assert go.Figure(zh["trend"]).data[1].name == "本周" and zh["at"] == figures["at"]
+    assert again["sign"] == zh["sign"] != en["sign"], "the same panels, the same sign"
+    assert later["sign"] != zh["sign"], "new figures, a new sign"
+    json.dumps(zh)  # what the stream sends
 
 
 @pytest.mark.parametrize("figures", [None, {"trend": {
@@ -278,13 +289,14 @@ def test_the_trend_is_redrawn_only_when_the_figures_job_wrote_new_figures(api, c
     "last_week": [5] * 24}}])
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_trend_is_a_figure_plotly_accepts_in_the_walls_language(figures, lang):
-    figure = go.Figure(panels.build_trend(figures, lang, scale=2.0))  # validates every property
-    assert figure.layout.font.size == 2 * panels.BASE_FONT and figure.layout.margin.l == 16
+    figure = go.Figure(panels.build_trend(figures, lang))  # validates every property
+    assert figure.layout.font.size == panels.BASE_FONT and figure.layout.margin.l == 8, \
+        "at scale 1: the browser scales it to its screen"
     if figures is None:
         assert not figure.data and figure.layout.annotations[0].text == ("暂无" if lang == "zh" else "n/a")
         return
     this_week = figure.data[1]
-    assert this_week.name == ("本周" if lang == "zh" else "This week") and this_week.line.width == 8
+    assert this_week.name == ("本周" if lang == "zh" else "This week") and this_week.line.width == 4
     assert this_week.x[0] == ("08时" if lang == "zh" else "08:00"), "hours in Asia/Shanghai"
 
 

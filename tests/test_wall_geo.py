@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote
 
+import plotly.graph_objects as go
 import pytest
 from shapely.geometry import Point, box, shape
 from sqlalchemy import select
@@ -45,16 +46,9 @@ def make_map() -> geo.Map:
     return geo.build_children_map(1, children)
 
 
-def apply_patch(figure: dict, patch) -> dict:
-    """What the browser does with a Patch of plain assignments."""
-    for operation in patch.to_plotly_json()["operations"]:
-        assert operation["operation"] == "Assign", operation
-        *path, last = operation["location"]
-        target = figure
-        for key in path:
-            target = target[key]
-        target[last] = operation["params"]["value"]
-    return figure
+def draw(area_map: geo.Map, values: dict, mode: str, lang: str) -> go.Figure:
+    """The map as the page draws it, validated by plotly (build_map_figure returns a dict)."""
+    return go.Figure(geo.build_map_figure(area_map, geo.map_style(values, area_map.ids, mode, lang), lang))
 
 
 def report_in(session, grid: Area, at: datetime, item_id: int, times: int = 1) -> None:
@@ -184,7 +178,7 @@ def test_it_refuses_an_unknown_mode_or_a_wall_without_children(redis):
 
 def test_it_colours_the_children_in_code_order_with_zero_for_missing():
     area_map = make_map()
-    figure = geo.build_map_figure(area_map, {13: 7.0, 11: 2.0, 99: 5.0}, "count", "zh")
+    figure = draw(area_map, {13: 7.0, 11: 2.0, 99: 5.0}, "count", "zh")
     trace = figure.data[0]
     assert list(trace.locations) == list(trace.customdata) == ["A", "B", "C"]
     assert list(trace.z) == [2.0, 0.0, 7.0]
@@ -193,7 +187,7 @@ def test_it_colours_the_children_in_code_order_with_zero_for_missing():
 
 
 def test_it_draws_on_a_dark_background_without_a_basemap():
-    layout = geo.build_map_figure(make_map(), {}, "count", "zh").layout
+    layout = draw(make_map(), {}, "count", "zh").layout
     assert layout.geo.visible is False and layout.geo.fitbounds == "locations"
     assert layout.paper_bgcolor == geo.BACKGROUND and layout.dragmode is False
     assert (layout.margin.l, layout.margin.r, layout.margin.t, layout.margin.b) == (0, 0, 0, 0)
@@ -212,15 +206,15 @@ def test_it_gives_plotly_an_empty_topology_instead_of_a_download():
     ("count", "zh", "近24小时上报"), ("count", "en", "Reports, last 24 h"),
     ("anomaly", "zh", "异常度"), ("anomaly", "en", "Anomaly score")])
 def test_it_titles_the_colour_bar_by_mode_and_language(mode, lang, title):
-    trace = geo.build_map_figure(make_map(), {11: 1.0}, mode, lang).data[0]
+    trace = draw(make_map(), {11: 1.0}, mode, lang).data[0]
     assert trace.colorbar.title.text == title and title in trace.hovertemplate
     assert list(trace.text) == (["Alpha", "镇B", "镇C"] if lang == "en" else ["镇A", "镇B", "镇C"])
 
 
 def test_it_scales_anomalies_to_a_fixed_range_and_counts_to_their_peak():
     area_map = make_map()
-    anomaly = geo.build_map_figure(area_map, {11: 9.0}, "anomaly", "en").data[0]
-    quiet = geo.build_map_figure(area_map, {11: 1.0}, "count", "en").data[0]
+    anomaly = draw(area_map, {11: 9.0}, "anomaly", "en").data[0]
+    quiet = draw(area_map, {11: 1.0}, "count", "en").data[0]
     assert (anomaly.zmin, anomaly.zmax) == (0, geo.ANOMALY_MAX) and list(anomaly.z) == [9.0, 0, 0]
     assert quiet.zmax == geo.COUNT_FLOOR  # one report is not the brightest colour
 
@@ -235,7 +229,7 @@ def test_a_count_scale_ends_on_a_round_number_at_or_above_its_peak(value, top):
 def test_the_legend_stays_put_while_counts_creep_up():
     # plotly measures each tick label at its position and keeps the measurement: a top
     # that moved with every report would move every tick (and grow that cache) each refresh.
-    tops = {geo.build_map_figure(make_map(), {11: float(n)}, "count", "en").data[0].zmax
+    tops = {draw(make_map(), {11: float(n)}, "count", "en").data[0].zmax
             for n in range(301, 400)}
     assert tops == {400.0}
 
@@ -245,20 +239,20 @@ def test_a_scale_top_must_be_positive():
         geo.nice_ceiling(0)
 
 
-def test_it_patches_only_the_colours():
+def test_a_refresh_sends_only_the_colours():
     area_map = make_map()
-    figure = geo.build_map_figure(area_map, {11: 1.0}, "count", "zh").to_dict()
+    figure = geo.build_map_figure(area_map, geo.map_style({11: 1.0}, area_map.ids, "count", "zh"), "zh")
     geometry = json.dumps(figure["data"][0]["geojson"])
-    patch = geo.map_patch({12: 4.0, 13: 9.0}, area_map.ids, "anomaly", "en")
-    assert "geojson" not in json.dumps(patch.to_plotly_json())
-    patched = apply_patch(figure, patch)["data"][0]
-    assert list(patched["z"]) == [0.0, 4.0, 9.0]
-    assert patched["colorbar"]["title"]["text"] == "Anomaly score"
-    assert patched["zmax"] == geo.ANOMALY_MAX and json.dumps(patched["geojson"]) == geometry
+    style = geo.map_style({12: 4.0, 13: 9.0}, area_map.ids, "anomaly", "en")
+    assert "geojson" not in json.dumps(style) and "locations" not in style
+    refreshed = go.Figure({**figure, "data": [{**figure["data"][0], **style}]}).data[0]
+    assert list(refreshed.z) == [0.0, 4.0, 9.0]
+    assert refreshed.colorbar.title.text == "Anomaly score"
+    assert refreshed.zmax == geo.ANOMALY_MAX and json.dumps(refreshed.geojson) == geometry
 
 
 def test_it_refuses_codes_where_area_ids_are_expected():
     area_map = make_map()
     with pytest.raises(TypeError):
-        geo.map_patch({11: 1.0}, area_map.codes, "count", "zh")
+        geo.map_style({11: 1.0}, area_map.codes, "count", "zh")
 

@@ -12,7 +12,7 @@ import pytest
 import redis as redis_lib
 
 from dashboard.wall.hub import LiveHub
-from dashboard.wall.stream import generate, sse
+from dashboard.wall.stream import PanelsSender, generate, sse, with_state
 from tests.api_support import api, client, login_client  # noqa: F401, F811  (fixtures)
 from workers import keys
 from workers.embedded_redis import EmbeddedRedis
@@ -100,6 +100,34 @@ def test_each_message_carries_the_state_after_its_notices(hub, redis):
         "the state is asked to reflect at least the notices it is sent with"
     assert (12, False) in asked
     stream.close()
+
+
+def test_the_slow_panels_go_out_on_connect_and_then_only_when_they_changed(hub, redis):
+    signs = iter(["a", "a", "a", "b", "b", "c"] + ["c"] * 1000)
+    asked = []
+
+    def panels(seq, fresh):
+        asked.append(fresh)
+        return {"seq": 0, "sign": next(signs)}
+
+    stream = generate(hub, 7, window=0.05, heartbeat=0.02, panels=panels, panels_every=0.05)
+    event, hello = parse(next(stream))
+    assert event == "hello" and hello["panels"] == {"seq": 0, "sign": "a"}
+    sent = []
+    while len(asked) < 12:
+        event, data = parse(next(stream))
+        if event == "panels":
+            sent.append(data["sign"])
+    assert sent == ["b", "c"], "a panels state goes out once, when it changed"
+    stream.close()
+
+
+def test_coming_back_from_an_outage_sends_both_states_read_afresh():
+    slow = PanelsSender(lambda seq, fresh: {"sign": "s", "fresh": fresh}, every=15)
+    status = with_state({"live": True, "resync": True}, lambda seq, fresh: {"fresh": fresh}, slow)
+    assert status["state"] == {"fresh": True} and status["panels"] == {"sign": "s", "fresh": True}
+    assert with_state({"live": False}, lambda seq, fresh: {}, slow) == {"live": False}
+    assert slow.sign == "s", "what was sent is remembered: the next check sends only a change"
 
 
 def test_a_state_redis_could_not_give_is_sent_as_none():

@@ -1,10 +1,15 @@
-/* The wall's live panels and live link: one EventSource per open wall, and a one-second ticker.
+/* The wall's panels and live link: one EventSource per open wall, and a one-second ticker.
 
-   - The page carries its first state (#wall-state, data-state); the stream
+   - The page carries its first live state (#wall-state, data-state); the stream
      (/wall/stream/<area>?lang=) pushes a new one with each coalesced `change`, with `hello`
      and with the `status` that ends an outage. Each state is drawn here: the headline
      numbers, the deadline board and the feed (dashboard/wall/view.py formats every word).
      No Dash callback is involved, so dash-renderer does no work per change.
+   - The slow panels come the same way (data-panels, then `panels` events when they change;
+     dashboard/wall/panels.py): the category breakdown is drawn here, and the map and trend,
+     which dcc.Graph drew at load, are restyled with Plotly.react on their own plot divs.
+     The map holds both modes' colours; its switch is applied here. Fonts, margins and lines
+     are scaled to the screen (1 at 1920 wide, 2 at 3840) as the CSS scales the rest.
    - A state never replaces a newer one (its `seq`, the relay's cursor, is compared).
    - Rows are kept by incident id: a row that stays keeps its element (its flash and the
      feed's arrival animation run once, not on every update); text goes in as text, never
@@ -16,13 +21,14 @@
    - A stream the browser closed for good (an error status) is opened again every REOPEN_MS.
    - The ticker writes the clock, each countdown and its band, and "updated N s ago".
    - Each change is also dispatched as a `gridwall:change` event on document (its summary),
-     which benchmarks and tests may listen to.
+     and each panels state as `gridwall:panels`, which benchmarks and tests may listen to.
    Nothing here accumulates: one stream, one timer, and the rows on screen. */
 (function () {
   "use strict";
-  var STALE_MS = 4500, POLL_MS = 5000, TICK_MS = 1000, REOPEN_MS = 5000;
+  var STALE_MS = 4500, POLL_MS = 5000, PANELS_POLL_MS = 15000, TICK_MS = 1000, REOPEN_MS = 5000;
   var source = null, streamKey = null, lastHeard = 0, lastLive = 0, live = false, lastPoll = 0;
-  var lastOpen = 0, shownSeq = -1, adoptedState = null, polling = false;
+  var lastOpen = 0, shownSeq = -1, adoptedState = null, polling = false, lastPanelsPoll = 0;
+  var panels = null, firstDrawn = {};  // the newest panels state; what dcc.Graph drew at load
 
   function root() { return document.getElementById("wall-root"); }
 
@@ -67,12 +73,14 @@
     marker.setAttribute("data-seq", String(seq || 0));
   }
 
-  // Keyed rows: `make(item)` builds a row, `fill(row, item)` writes it; a row whose item is
-  // unchanged (same JSON) is left alone.
-  function drawRows(box, items, make, fill) {
+  // Keyed rows (by item.id, in the attribute `keyName`, data-incident by default): `make(item)`
+  // builds a row, `fill(row, item)` writes it; a row whose item is unchanged (same JSON) is
+  // left alone.
+  function drawRows(box, items, make, fill, keyName) {
     var kept = {}, children = box.children, i, row;
+    keyName = keyName || "data-incident";
     for (i = 0; i < children.length; i++) {
-      var id = children[i].getAttribute("data-incident");
+      var id = children[i].getAttribute(keyName);
       if (id) { kept[id] = children[i]; }
     }
     var empty = box.querySelector(".empty");
@@ -87,7 +95,7 @@
       var item = items[i], key = String(item.id), sign = JSON.stringify(item);
       wanted[key] = true;
       row = kept[key];
-      if (!row) { row = make(item); row.setAttribute("data-incident", key); }
+      if (!row) { row = make(item); row.setAttribute(keyName, key); }
       if (row.__sign !== sign) { fill(row, item); row.__sign = sign; }
       if (box.children[i] !== row) { box.insertBefore(row, box.children[i] || null); }
     }
@@ -140,6 +148,104 @@
     setText(entry.children[2], e.text);
   }
 
+  function makeCategoryRow() {
+    var row = el("div", "cat-row"), track = el("div", "cat-track");
+    row.appendChild(el("div", "cat-name"));
+    track.appendChild(el("div", "cat-bar"));
+    track.appendChild(el("div", "cat-last"));
+    row.appendChild(track);
+    row.appendChild(el("div", "cat-count"));
+    return row;
+  }
+
+  function fillCategoryRow(row, c) {
+    setText(row.children[0], c.name);
+    row.children[1].children[0].style.width = c.bar + "%";
+    row.children[1].children[1].style.left = c.last + "%";
+    row.children[1].children[1].title = c.title;
+    setText(row.children[2], c.count);
+  }
+
+  // ------------------------------------------------------------------ the slow panels
+
+  function screenScale() { return Math.max(1, window.innerWidth / 1920); }
+
+  function mapMode() {
+    var checked = document.querySelector("#wall-map-mode input:checked");
+    return checked ? checked.value : "count";
+  }
+
+  function plotOf(id) {  // the graph's plot div, once dcc.Graph has drawn it
+    var gd = document.querySelector("#" + id + " .js-plotly-plot");
+    return gd && gd._fullLayout && gd.data && window.Plotly ? gd : null;
+  }
+
+  function scaled(size, s) { return Math.round(size * s); }
+
+  function mapFigure(gd, style, s) {
+    var base = gd.__baseFont || (gd.__baseFont = gd.layout.font.size);
+    var trace = Object.assign({}, gd.data[0], style);
+    trace.colorbar = Object.assign({}, style.colorbar, { thickness: scaled(style.colorbar.thickness, s) });
+    var layout = Object.assign({}, gd.layout, {
+      font: Object.assign({}, gd.layout.font, { size: scaled(base, s) }),
+      hoverlabel: { font: { size: scaled(base * 1.2, s) } }
+    });
+    return { data: [trace], layout: layout };
+  }
+
+  function trendFigure(figure, s) {  // the server's figure is at scale 1
+    var layout = Object.assign({}, figure.layout), margin = {};
+    layout.font = Object.assign({}, layout.font, { size: scaled(layout.font.size, s) });
+    for (var side in layout.margin) { margin[side] = scaled(layout.margin[side], s); }
+    layout.margin = margin;
+    var data = figure.data.map(function (trace) {
+      if (!trace.line) { return trace; }
+      return Object.assign({}, trace, { line: Object.assign({}, trace.line, { width: scaled(trace.line.width, s) }) });
+    });
+    return { data: data, layout: layout };
+  }
+
+  // Restyle the map and trend when what they should show differs from what they show. A
+  // plot div dcc.Graph has just drawn shows the page's own figure (firstDrawn).
+  function drawGraphs() {
+    if (!panels) { return; }
+    var s = screenScale(), mode = mapMode(), gd = plotOf("wall-map"), td = plotOf("wall-trend");
+    if (gd && panels.map && panels.map[mode]) {
+      var mapKey = panels.keys[mode] + "|" + s;
+      if (gd.__shown === undefined) { gd.__shown = firstDrawn.map; }
+      if (gd.__shown !== mapKey) {
+        var m = mapFigure(gd, panels.map[mode], s);
+        window.Plotly.react(gd, m.data, m.layout);
+        gd.__shown = mapKey;
+      }
+    }
+    if (td && panels.trend) {
+      var trendKey = panels.keys.trend + "|" + s;
+      if (td.__shown === undefined) { td.__shown = firstDrawn.trend; }
+      if (td.__shown !== trendKey) {
+        var t = trendFigure(panels.trend, s);
+        window.Plotly.react(td, t.data, t.layout);
+        td.__shown = trendKey;
+      }
+    }
+  }
+
+  function keysOf(state) {  // what each graph shows, to compare with what it should show
+    var keys = { trend: JSON.stringify(state.trend) };
+    for (var mode in state.map) { keys[mode] = JSON.stringify(state.map[mode]); }
+    return keys;
+  }
+
+  function drawPanels(state) {
+    if (!state) { return; }
+    state.keys = keysOf(state);
+    panels = state;
+    var box = document.getElementById("wall-categories");
+    if (box) { drawRows(box, state.categories || [], makeCategoryRow, fillCategoryRow, "data-category"); }
+    drawGraphs();
+    document.dispatchEvent(new CustomEvent("gridwall:panels", { detail: { sign: state.sign, ms: state.ms, at: state.at } }));
+  }
+
   function draw(state, force) {
     var r = root();
     if (!state || !r) { return; }
@@ -161,11 +267,21 @@
     var text = holder && holder.getAttribute("data-state");
     if (!text || text === adoptedState) { return; }
     adoptedState = text;
-    var state = null;
-    try { state = JSON.parse(text); } catch (e) { return; }
+    var state = null, slow = null;
+    try {
+      state = JSON.parse(text);
+      slow = JSON.parse(holder.getAttribute("data-panels") || "null");
+    } catch (e) { return; }
     var r = root();
     if (r && wallKey(r) !== streamKey) { open(r); }
     draw(state, true);
+    panels = null;
+    firstDrawn = {};
+    if (slow) {
+      var keys = keysOf(slow);
+      firstDrawn = { map: keys.count + "|1", trend: keys.trend + "|1" };
+    }
+    drawPanels(slow);
   }
 
   // ------------------------------------------------------------------ the stream
@@ -196,12 +312,19 @@
       var data = parse(e);
       heard(data);
       if (data && data.state) { draw(data.state, true); }  // this stream's start: take it whole
+      if (data && data.panels) { drawPanels(data.panels); }
     });
     source.addEventListener("ping", function (e) { heard(parse(e)); });
     source.addEventListener("status", function (e) {
       var data = parse(e);
       heard(data);
       if (data && data.state) { draw(data.state, true); }  // after an outage: read afresh
+      if (data && data.panels) { drawPanels(data.panels); }
+    });
+    source.addEventListener("panels", function (e) {
+      var data = parse(e);
+      heard({ live: true });
+      drawPanels(data);
     });
     source.addEventListener("change", function (e) {
       var data = parse(e);
@@ -221,15 +344,24 @@
     streamKey = null;
   }
 
-  // The fallback while the stream is down: fetch the state (the answer is dropped if the
-  // stream came back meanwhile, or the wall changed).
-  function poll() {
-    var key = streamKey;
+  // The fallback while the stream is down: fetch the live state, and the panels every
+  // PANELS_POLL_MS (an answer is dropped if the stream came back meanwhile, or the wall
+  // changed).
+  function poll(now) {
+    var key = streamKey, withPanels = now - lastPanelsPoll > PANELS_POLL_MS;
     if (polling || !key) { return; }
     polling = true;
-    fetch("/wall/state/" + key, { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (state) { if (state && !live && key === streamKey) { draw(state, false); } })
+    if (withPanels) { lastPanelsPoll = now; }
+    var get = function (what) {
+      return fetch("/wall/" + what + "/" + key, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : null; });
+    };
+    Promise.all([get("state"), withPanels ? get("panels") : null])
+      .then(function (found) {
+        if (live || key !== streamKey) { return; }
+        if (found[0]) { draw(found[0], false); }
+        if (found[1]) { drawPanels(found[1]); }
+      })
       .catch(function () { /* still down: the banner says so */ })
       .then(function () { polling = false; });
   }
@@ -273,14 +405,15 @@
 
   function tick() {
     var r = root(), now = Date.now();
-    if (!r) { close(); adoptedState = null; return; }
+    if (!r) { close(); adoptedState = null; panels = null; return; }
     adopt();
     if (wallKey(r) !== streamKey) { open(r); }
     // The browser gives up on a stream answered with an error status (a restarting server,
     // a login that Redis could not confirm); try again every REOPEN_MS.
     else if (source && source.readyState === EventSource.CLOSED && now - lastOpen > REOPEN_MS) { open(r); }
     if (now - lastHeard > STALE_MS) { setLive(false); }
-    if (!live && now - lastPoll > POLL_MS) { lastPoll = now; poll(); }
+    if (!live && now - lastPoll > POLL_MS) { lastPoll = now; poll(now); }
+    drawGraphs();  // a graph dcc.Graph drew after the panels came, a new size, a new mode
     var text = textFor(r);
     var clock = document.getElementById("wall-clock");
     if (clock) { clock.textContent = clockFormat.format(new Date(now)).replace(/\//g, "-"); }
@@ -296,6 +429,11 @@
   new MutationObserver(function () { if (document.getElementById("wall-state")) { adopt(); } })
     .observe(document.documentElement, { childList: true, subtree: true, attributes: true,
       attributeFilter: ["data-state"] });
+
+  document.addEventListener("change", function (e) {
+    if (e.target && e.target.closest && e.target.closest("#wall-map-mode")) { drawGraphs(); }
+  });
+  window.addEventListener("resize", drawGraphs);
 
   window.gridWall = { isLive: function () { return live; }, area: function () {
     return streamKey && streamKey.split("?")[0]; } };

@@ -13,7 +13,7 @@ Pass MAP_CONFIG as the dcc.Graph's config.
 
 The boundaries are built once per area per process (they never change while running) and
 kept within MAP_BUDGET bytes of JSON, so a wall's page stays light. Refreshes send only the
-colours (map_patch), never the geometry again.
+colours (`map_style`, in the wall's panels state), never the geometry again.
 """
 from __future__ import annotations
 
@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-import plotly.graph_objects as go
-from dash import Patch
 from shapely.geometry import shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,7 +41,6 @@ FIRST_TOLERANCE = 0.0005        # degrees, when the stored simplified shapes are
 LAST_TOLERANCE = 0.02           # give up simplifying further past this (about 2 km)
 CACHE_SIZE = 1024               # more than the 629 areas that have children in the city
 
-MODES = ("count", "anomaly")
 MODES = ("count", "anomaly")
 TITLES = {("count", "zh"): "近24小时上报", ("count", "en"): "Reports, last 24 h",
           ("anomaly", "zh"): "异常度", ("anomaly", "en"): "Anomaly score"}
@@ -246,31 +243,25 @@ def build_mode_style(z: list[float], mode: str, lang: str) -> dict:
             "hovertemplate": f"<b>%{{text}}</b><br>{title}: {value}<extra></extra>"}
 
 
-def build_map_figure(area_map: Map, values: dict[int, float], mode: str, lang: str,
-                     *, font_size: int = FONT_SIZE) -> go.Figure:
-    """One choropleth of the children. customdata carries each child's code for drill-down
-    clicks. The caller passes MAP_CONFIG (no modebar, no topojson fetch) to dcc.Graph."""
-    z = build_z(values, area_map.ids)
-    names = area_map.names_en if lang == "en" else area_map.names_zh
-    trace = go.Choropleth(
-        geojson=area_map.features, featureidkey="id", locations=list(area_map.codes), z=z,
-        customdata=list(area_map.codes), text=list(names),
-        marker={"line": {"color": BORDER, "width": 1}}, **build_mode_style(z, mode, lang))
-    figure = go.Figure(trace)
-    figure.update_geos(visible=False, fitbounds="locations", projection_type="mercator",
-                       bgcolor="rgba(0,0,0,0)")
-    figure.update_layout(
-        margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor=BACKGROUND,
-        plot_bgcolor=BACKGROUND, dragmode=False, font={"color": INK, "size": font_size},
-        hoverlabel={"font": {"size": round(font_size * 1.2)}}, uirevision=area_map.area_id)
-    return figure
-
-
-def map_patch(values: dict[int, float], ids, mode: str, lang: str) -> Patch:
-    """Only z and the mode's colour settings: the geometry stays in the browser."""
+def map_style(values: dict[int, float], ids, mode: str, lang: str) -> dict:
+    """The trace's values in map order and the mode's colour settings: what a refresh sends."""
     z = build_z(values, ids)
-    patch = Patch()
-    patch["data"][0]["z"] = z
-    for name, value in build_mode_style(z, mode, lang).items():
-        patch["data"][0][name] = value
-    return patch
+    return {"z": z, **build_mode_style(z, mode, lang)}
+
+
+def build_map_figure(area_map: Map, style: dict, lang: str, *, font_size: int = FONT_SIZE) -> dict:
+    """One choropleth of the children, coloured by `style` (`map_style`), as a plotly figure
+    dict: building a graph_objects.Figure validated all of the geometry, 100-500 ms of a
+    wall's first load on a busy host (the tests validate it with plotly instead).
+    customdata carries each child's code for drill-down clicks. The caller passes
+    MAP_CONFIG (no modebar, no topojson fetch) to dcc.Graph."""
+    names = area_map.names_en if lang == "en" else area_map.names_zh
+    trace = {"type": "choropleth", "geojson": area_map.features, "featureidkey": "id",
+             "locations": list(area_map.codes), "customdata": list(area_map.codes),
+             "text": list(names), "marker": {"line": {"color": BORDER, "width": 1}}, **style}
+    layout = {"geo": {"visible": False, "fitbounds": "locations", "projection": {"type": "mercator"},
+                      "bgcolor": "rgba(0,0,0,0)"},
+              "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "paper_bgcolor": BACKGROUND,
+              "plot_bgcolor": BACKGROUND, "dragmode": False, "font": {"color": INK, "size": font_size},
+              "hoverlabel": {"font": {"size": round(font_size * 1.2)}}, "uirevision": area_map.area_id}
+    return {"data": [trace], "layout": layout}

@@ -1,13 +1,16 @@
 """The wall pages (/wall, /wall/town/<code>, /wall/village/<code>) and their callbacks.
 
 A page is rendered whole on the server at load, so the first paint needs no callback. Its
-live panels (headline numbers, deadline board, feed) are drawn by assets/wall.js from a
-state (`dashboard.wall.view`): the page carries the first one (`#wall-state`), and the
-stream (`dashboard.wall.stream`) pushes a new one with every coalesced change, so a live
-update is no Dash callback at all. Two callbacks remain:
-- `refresh_slow`, every WALL_SLOW_SECONDS and on the map's mode switch: map colours (a Patch,
-  so the boundaries are sent once), category breakdown and trend;
-- `drill_down`: a click on a child area opens its wall.
+panels are drawn by assets/wall.js from two states the page carries (`#wall-state`) and the
+stream (`dashboard.wall.stream`) pushes anew:
+- the live state (`dashboard.wall.view`: headline numbers, deadline board, feed), with
+  every coalesced change;
+- the panels state (`dashboard.wall.panels`: map colours for both modes, category
+  breakdown, trend), when it changed, checked every WALL_SLOW_SECONDS. The map and trend
+  are drawn at load from the same state; the browser then only restyles them, and the
+  map's mode switch is applied in the browser from the state it holds.
+So no Dash callback runs while a wall is watched. One remains, for a person at the screen:
+`drill_down`, a click on a child area opens its wall.
 
 Access (dashboard/auth): a wall is for operators, shift leads, leaders and admins whose
 jurisdiction covers its area. The layout checks before reading anything, and so does each
@@ -28,20 +31,12 @@ from flask import current_app
 from dashboard.api.context import get_services
 from dashboard.auth.access import covers_area, get_actor_for, require_page
 from dashboard.wall import data, panels, view
-from dashboard.wall.geo import (
-    MAP_CONFIG,
-    build_map_figure,
-    load_children_map,
-    load_map_ids,
-    map_patch,
-    read_map_values,
-)
+from dashboard.wall.geo import MAP_CONFIG, build_map_figure, load_children_map, map_style
 from dashboard.wall.i18n import name_of, pick_language, t
 from dashboard.wall.names import CHILD_LEVEL, Names
 from models.actor import Actor
 from models.enums import AreaLevel
 from models.types import utcnow
-from workers.wall import read_wall_figures
 
 log = logging.getLogger(__name__)
 
@@ -90,25 +85,22 @@ def build_wall(level: str, code: str | None, lang: str):
     with services.sessions() as session:
         area_map = load_children_map(session, area.id)
         try:
-            live = data.read_live(services.redis, names, area.id, lang, now)
-            figures = read_wall_figures(services.redis, area.id)
-            values = read_map_values(services.redis, area.id, level, "count", now=now)
+            live = current_app.extensions["grid_wall_states"].get(area.id, lang)
+            slow = current_app.extensions["grid_wall_panels"].get(area.id, lang)
         except REDIS_DOWN:
             log.warning("wall %s rendered without live state: Redis is unreachable", area.code)
-            figures, values = None, {}
             headlines = data.build_headlines({"today": {}, "counts": {"open": None, "overdue": None}},
                                              None)
             feed = data.list_feed(session, names, level, area.id, lang)
-            live = {"seq": None, "at": now.isoformat(), "headlines": headlines, "board": [],
-                    "feed": feed}
-    state = json.dumps(view.live_view(live, lang), ensure_ascii=False, separators=(",", ":"))
+            live = view.live_view({"seq": None, "at": now.isoformat(), "headlines": headlines,
+                                   "board": [], "feed": feed}, lang)
+            slow = None
+    shown = slow["map"]["count"] if slow else map_style({}, area_map.ids, "count", lang)
     return html.Div([
         dcc.Store(id="wall-area", data={"area_id": area.id, "level": level, "code": area.code,
                                         "lang": lang}),
-        dcc.Store(id="wall-scale"),
-        dcc.Store(id="wall-figures-at", data=(figures or {}).get("at")),
-        dcc.Interval(id="wall-slow", interval=current_app.config["WALL_SLOW_SECONDS"] * 1000),
-        html.Div(id="wall-state", hidden=True, **{"data-state": state}),
+        html.Div(id="wall-state", hidden=True, **{"data-state": as_json(live),
+                                                  "data-panels": as_json(slow)}),
         build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
         html.Section(id="wall-kpis", className="wall-kpis"),
@@ -118,7 +110,7 @@ def build_wall(level: str, code: str | None, lang: str):
                 options=[{"label": t("map.count", lang), "value": "count"},
                          {"label": t("map.anomaly", lang), "value": "anomaly"}])],
                 className="panel-head"),
-            dcc.Graph(id="wall-map", figure=build_map_figure(area_map, values, "count", lang),
+            dcc.Graph(id="wall-map", figure=build_map_figure(area_map, shown, lang),
                       config=MAP_CONFIG, className="graph")], className="panel panel-map"),
         html.Section([panel_title("board", lang), html.Div(
             id="wall-board", className="board", **{"data-empty": t("board.empty", lang)})],
@@ -127,13 +119,17 @@ def build_wall(level: str, code: str | None, lang: str):
             id="wall-feed-list", className="feed", **{"data-empty": t("feed.empty", lang)})],
             className="panel panel-feed"),
         html.Section([panel_title("trend", lang), dcc.Graph(
-            id="wall-trend", figure=panels.build_trend(figures, lang), config=GRAPH_CONFIG,
-            className="graph")], className="panel panel-trend"),
+            id="wall-trend", figure=slow["trend"] if slow else panels.build_trend(None, lang),
+            config=GRAPH_CONFIG, className="graph")], className="panel panel-trend"),
         html.Section([panel_title("categories", lang), html.Div(
-            panels.build_categories(names, figures, lang), id="wall-categories",
-            className="cats")], className="panel panel-cats"),
+            id="wall-categories", className="cats", **{"data-empty": t("no_figure", lang)})],
+            className="panel panel-cats"),
     ], id="wall-root", className=f"wall wall-{level}", lang="zh-CN" if lang == "zh" else "en",
         **{"data-area": str(area.id), "data-lang": lang})
+
+
+def as_json(state: dict | None) -> str:
+    return json.dumps(state, ensure_ascii=False, separators=(",", ":"))
 
 
 def panel_title(key: str, lang: str) -> html.H2:
@@ -172,35 +168,6 @@ def require_wall(area: dict | None) -> Actor:
 
 
 def register_wall_callbacks(app: dash.Dash) -> None:
-    @app.callback(Output("wall-map", "figure"), Output("wall-trend", "figure"),
-                  Output("wall-categories", "children"), Output("wall-figures-at", "data"),
-                  Input("wall-slow", "n_intervals"), Input("wall-map-mode", "value"),
-                  Input("wall-scale", "data"), State("wall-area", "data"),
-                  State("wall-figures-at", "data"), prevent_initial_call=True)
-    def refresh_slow(_tick, mode, scale, area, shown_at):
-        """The map's colours every time; the trend and categories only when the figures
-        job has written new ones (once a minute) or the screen's scale changed: redrawing
-        an unchanged chart four times a minute costs the wall's browser for nothing."""
-        require_wall(area)
-        services, names, lang = get_services(), get_names(), area["lang"]
-        scale = float(scale or 1)
-        try:
-            values = read_map_values(services.redis, area["area_id"], area["level"], mode)
-            figures = read_wall_figures(services.redis, area["area_id"])
-        except REDIS_DOWN:
-            return no_update, no_update, no_update, no_update
-        with services.sessions() as session:
-            ids = load_map_ids(session, area["area_id"])
-        patch = map_patch(values, ids, mode, lang)
-        rescaled = dash.ctx.triggered_id == "wall-scale"
-        if rescaled:
-            patch["layout"]["font"]["size"] = round(panels.BASE_FONT * scale)
-        figures_at = (figures or {}).get("at")
-        if figures_at == shown_at and not rescaled:
-            return patch, no_update, no_update, no_update
-        return (patch, panels.build_trend(figures, lang, scale),
-                panels.build_categories(names, figures, lang), figures_at)
-
     @app.callback(Output("nav", "href"), Input("wall-map", "clickData"), State("wall-area", "data"),
                   prevent_initial_call=True)
     def drill_down(click, area):
@@ -213,8 +180,3 @@ def register_wall_callbacks(app: dash.Dash) -> None:
         if isinstance(code, list):
             code = code[0]
         return wall_href(child, str(code), area["lang"])
-
-    app.clientside_callback(
-        "function(area) { return Math.max(1, window.innerWidth / 1920); }",
-        Output("wall-scale", "data"), Input("wall-area", "data"))
-

@@ -75,6 +75,8 @@ def live_view(live: dict, lang: str) -> dict:
 
 class LiveStates:
     """The newest state of each (area, language) this process built, shared by its streams.
+    Used for the live panels' states and for the slow panels' (`dashboard.wall.panels`),
+    which do not follow the relay and carry `seq` 0.
 
     `get(area_id, lang, seq)` returns a state reflecting at least the relay's cursor `seq`
     (the newest notice a stream is about to announce), read at most `max_age` seconds ago;

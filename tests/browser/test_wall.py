@@ -17,7 +17,9 @@ from models.area import Area
 from models.db import make_session_factory
 from models.incident import Incident
 from tests.browser.support import list_rendered_fonts, login, save_screenshot
+from workers.hotspots import run_hotspot_steps
 from workers.sla import sweep_breaches
+from workers.wall import refresh_wall_figures
 
 CITY, TOWN, VILLAGE, OTHER_TOWN = "441900", "441900004", "441900004002", "441900003"
 GRID = "441900004002001"  # in TOWN and VILLAGE (tests.api_support.GRID)
@@ -73,6 +75,8 @@ def test_the_wall_scales_to_4k_and_speaks_english_by_setting(live_server, page):
     size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
     assert size == [3840, 2160], f"the 4K wall scrolls: {size}"
     big = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
+    fonts = "['#wall-map', '#wall-trend'].map(id => document.querySelector(id + ' .js-plotly-plot')?.layout?.font?.size)"
+    page.wait_for_function(f"JSON.stringify({fonts}) == '[40,30]'")  # the charts' 20 and 15 px, doubled
     page.set_viewport_size({"width": 1920, "height": 1080})
     small = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
     assert abs(big / small - 2) < 0.01, f"numerals should double at 4K: {small}px -> {big}px"
@@ -262,3 +266,33 @@ def test_live_updates_are_drawn_by_the_wall_without_dash_or_its_undo_history(liv
     assert page.evaluate(history) == before, "a live update went through dash-renderer's store"
     live = [body for body in callbacks if "wall-feed-list" in body or "wall-kpis" in body]
     assert not live, f"{len(live)} Dash callbacks for the live panels"
+
+
+def test_the_slow_panels_are_pushed_and_the_map_mode_switches_without_dash(make_live_server, page):
+    """Map colours, categories and trend come on the stream like the live panels (checked
+    every WALL_SLOW_SECONDS, here 1 s), and the map's mode switch is applied in the browser:
+    watching a wall runs no Dash callback at all."""
+    server = make_live_server(config={"WALL_SLOW_SECONDS": 1})
+    login(page, server, "city-operator-1", next_path="/")
+    open_wall(page, server, f"/wall/town/{TOWN}")
+    page.wait_for_selector("#wall-map .choroplethlocation")
+    callbacks = []
+    page.on("request", lambda r: callbacks.append(r.post_data or "") if "_dash-update-component" in r.url else None)
+    village_value = ("(() => { const gd = document.querySelector('#wall-map .js-plotly-plot');"
+                     f" return gd.data[0].z[gd.data[0].customdata.indexOf('{VILLAGE}')]; }})()")
+    before = page.evaluate(village_value)
+    for n in range(3):
+        server.report(description=f"热点测试{n}")
+    with make_session_factory(server.engine)() as session:
+        run_hotspot_steps(session, server.redis)
+        refresh_wall_figures(session, server.redis)
+    page.wait_for_function(f"{village_value} >= {before + 3}", timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector("#wall-categories .cat-row[data-category]", timeout=LIVE_TIMEOUT_MS)
+    assert page.inner_text("#wall-categories .cat-row .cat-count") != ""
+    page.wait_for_function("document.querySelector('#wall-trend .js-plotly-plot')?.data?.length == 2",
+                           timeout=LIVE_TIMEOUT_MS)
+    colour_bar = "document.querySelector('#wall-map .colorbar .cbtitle').textContent"
+    assert page.evaluate(colour_bar) == "近24小时上报"
+    page.click("#wall-map-mode label:has-text('异常度')")
+    page.wait_for_function(f"{colour_bar} == '异常度'")
+    assert not callbacks, f"{len(callbacks)} Dash callbacks while the wall was watched"
