@@ -14,11 +14,14 @@ answering (commit, and in a push design the publish) is before `arrived`, so onl
 from a committed report to the screen is timed. Each state's `ms` (the server's time to read
 and build it, dashboard/wall/view.py) is noted too: `read_live_updates`.
 
+The slow panels (map colours, categories, trend) come on the stream too, as `panels`
+events (wall.js dispatches each as `gridwall:panels`); their `ms` is noted the same way.
+
 `CallbackLog` reads every POST /_dash-update-component response the page receives: the
 `Server-Timing: app;dur=<ms>` header (dashboard/delivery.py), which callback it was (its
-outputs), and when, for "server time per callback" and "callbacks per second". Live updates
-are no callbacks (they come on the stream); the callbacks left are the slow panels' refresh
-every 15 s and a drill-down click.
+outputs), and when. A watched wall sends none (live and slow panels come on the stream);
+the one callback left is a drill-down click, which `time_drill_downs` sends from the page
+as dash-renderer would and times by the same header.
 """
 from __future__ import annotations
 
@@ -174,6 +177,11 @@ OBSERVER = """() => {
     if (data.state) { states.push([now, data.state.ms]); }
     if (states.length > 20000) { states.splice(0, 10000); }
   });
+  const slow = window.__benchPanels = [];
+  document.addEventListener('gridwall:panels', (event) => {
+    slow.push([performance.now(), (event.detail || {}).ms]);
+    if (slow.length > 20000) { slow.splice(0, 10000); }
+  });
   new MutationObserver(() => { note(); noteSeq(); }).observe(document.body, {childList: true,
     subtree: true, attributes: true, attributeFilter: ['data-incident', 'data-seq']});
 }"""
@@ -266,14 +274,48 @@ class Prober:
                 "state_p95": percentile(self.reflected, 95), "state_missed": self.unreflected}
 
 
-def read_live_updates(page, since: float, until: float) -> dict:
-    """The stream's live updates between two page-clock moments: how many per second, and
-    the server time of each state they carried (p50 / p95)."""
-    states = page.evaluate("([a, b]) => (window.__benchStates || []).filter(s => s[0] >= a && s[0] <= b)",
+def read_live_updates(page, since: float, until: float, kind: str = "States") -> dict:
+    """The stream's live updates (`kind` "States") or slow-panel updates ("Panels") between
+    two page-clock moments: how many per second, and the server time of each state they
+    carried (p50 / p95)."""
+    states = page.evaluate(f"([a, b]) => (window.__bench{kind} || []).filter(s => s[0] >= a && s[0] <= b)",
                            [since, until])
     times = [ms for _, ms in states if ms is not None]
     return {"count": len(states), "per_second": len(states) / max((until - since) / 1000, 1e-9),
             "p50": percentile(times, 50), "p95": percentile(times, 95)}
+
+
+DRILL_DOWN = """async ({count, gap}) => {
+  const root = document.getElementById('wall-root');
+  const gd = document.querySelector('#wall-map .js-plotly-plot');
+  const code = gd.data[0].customdata[0];
+  const area = {area_id: Number(root.dataset.area), level: root.className.match(/wall-(\\w+)/)[1],
+                code: null, lang: root.dataset.lang};
+  const csrf = (document.cookie.match(/(?:^|; )_csrf_token=([^;]*)/) || [])[1] || '';
+  const body = JSON.stringify({output: 'nav.href', outputs: {id: 'nav', property: 'href'},
+    inputs: [{id: 'wall-map', property: 'clickData', value: {points: [{location: code, customdata: code}]}}],
+    state: [{id: 'wall-area', property: 'data', value: area}], changedPropIds: ['wall-map.clickData']});
+  const times = [], answers = [];
+  for (let n = 0; n < count; n++) {
+    const response = await fetch('/_dash-update-component', {method: 'POST', body,
+      headers: {'Content-Type': 'application/json', 'X-CSRFToken': decodeURIComponent(csrf)}});
+    const timing = (response.headers.get('server-timing') || '').match(/dur=([0-9.]+)/);
+    answers.push(response.status === 200 ? (await response.json()).response.nav.href : response.status);
+    if (timing) { times.push(Number(timing[1])); }
+    await new Promise(done => setTimeout(done, gap));
+  }
+  return {times, answers};
+}"""
+
+
+def time_drill_downs(page, count: int = 30, gap_ms: int = 300) -> dict:
+    """The server time of `count` drill-down callbacks (a click on the map's first child),
+    sent from the page as dash-renderer sends them, `gap_ms` apart."""
+    found = page.evaluate(DRILL_DOWN, {"count": count, "gap": gap_ms})
+    wrong = [a for a in found["answers"] if not str(a).startswith("/wall/")]
+    assert not wrong, f"drill-down answered {wrong[:3]}"
+    times = found["times"]
+    return {"count": len(times), "p50": percentile(times, 50), "p95": percentile(times, 95)}
 
 
 class CallbackLog:
