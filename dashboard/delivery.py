@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hashlib
 import time
 from pathlib import Path
 
-from flask import Flask, Response, g, request, send_file
+from flask import Flask, Response, g, request
 from flask_compress import Compress
 
 PLOTLY_PREFIX = "/_dash-component-suites/plotly/package_data/plotly"
 PLOTLY_GEO = Path(__file__).parent / "vendor" / "plotly-geo-4.1.1.min.js"
-CACHE_SECONDS = 86400 * 365  # the URL carries Dash's version stamp
+# Dash asks for plotly.js at one fixed URL, with no version in it: a browser may keep it an
+# hour, then asks again and gets 304 while the bundle is the same (ETag: its digest), so a
+# wall reloaded after an upgrade never runs an old plotly.js with a new Dash.
+CACHE_SECONDS = 3600
 COMPRESSED = ["text/html", "text/css", "text/javascript", "application/javascript",
               "application/json"]
 
@@ -41,22 +45,25 @@ def _start_timer() -> None:
 
 
 @functools.cache
-def _plotly_geo_gzip() -> bytes:
-    """Compressed once per process (level 9: 0.46 MB), not on every page load."""
-    return gzip.compress(PLOTLY_GEO.read_bytes(), compresslevel=9, mtime=0)
+def _plotly_geo() -> tuple[bytes, bytes, str]:
+    """The bundle, compressed once per process (level 9: 0.46 MB), and its digest."""
+    raw = PLOTLY_GEO.read_bytes()
+    return raw, gzip.compress(raw, compresslevel=9, mtime=0), hashlib.sha256(raw).hexdigest()[:16]
 
 
 def _serve_plotly_geo():
     if not (request.path.startswith(PLOTLY_PREFIX) and request.path.endswith(".js")):
         return None
-    if "gzip" not in request.headers.get("Accept-Encoding", ""):
-        return send_file(PLOTLY_GEO, mimetype="application/javascript", max_age=CACHE_SECONDS)
-    response = Response(_plotly_geo_gzip(), mimetype="application/javascript")
-    response.headers["Content-Encoding"] = "gzip"
+    raw, packed, digest = _plotly_geo()
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = Response(packed if gzipped else raw, mimetype="application/javascript")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
+    response.set_etag(digest + ("-gz" if gzipped else ""))
     response.cache_control.public = True
     response.cache_control.max_age = CACHE_SECONDS
-    return response
+    return response.make_conditional(request)
 
 
 def _add_server_timing(response):

@@ -204,6 +204,15 @@ def test_the_wall_serves_plotly_geo_compressed_and_the_same_version_as_dash(api,
     assert answer.status_code == 200 and answer.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(answer.get_data()) == PLOTLY_GEO.read_bytes()
     assert len(answer.get_data()) < 600_000
+    # dash-renderer asks at a URL with no version in it: kept an hour, then revalidated.
+    plain = "/_dash-component-suites/plotly/package_data/plotly.min.js"
+    fresh = client.get(plain, headers={"Accept-Encoding": "gzip"})
+    assert fresh.headers["Cache-Control"] == "public, max-age=3600" and fresh.headers["ETag"]
+    again = client.get(plain, headers={"Accept-Encoding": "gzip", "If-None-Match": fresh.headers["ETag"]})
+    assert again.status_code == 304 and not again.get_data()
+    raw = client.get(plain)
+    assert "Content-Encoding" not in raw.headers and raw.get_data() == PLOTLY_GEO.read_bytes()
+    assert raw.headers["ETag"] != fresh.headers["ETag"], "each encoding is its own entity"
 
 
 def test_the_event_stream_is_never_compressed_and_answers_carry_server_timing(api, client):

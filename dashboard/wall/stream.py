@@ -9,12 +9,12 @@ Events (each `data:` is JSON):
   trend), checked every WALL_SLOW_SECONDS and sent only when it changed (its `sign`).
 - `status`: {"live": false} when the hub loses Redis; {"live": true, "resync": true, "state",
   "panels"} when it is back, with both read afresh (notices published meanwhile were lost).
+- `ping` every HEARTBEAT seconds: {"live": ...}. The browser shows its disconnect banner when
+  nothing at all arrived for 5 s, so a dead server is seen as quickly as a dead Redis.
 A `state` or `panels` is null when Redis could not be read; the wall keeps what it shows.
 
 GET /wall/state/<area_id>?lang= and GET /wall/panels/<area_id>?lang= answer the same states
 as JSON, for the wall's polling fallback while its stream is down.
-- `ping` every HEARTBEAT seconds: {"live": ...}. The browser shows its disconnect banner when
-  nothing at all arrived for 5 s, so a dead server is seen as quickly as a dead Redis.
 
 Only a logged-in person whose role has walls and whose jurisdiction covers the area may
 open it (401 / 403 as JSON otherwise). The check is repeated every RECHECK seconds while
