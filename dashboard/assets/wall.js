@@ -236,12 +236,16 @@
     return keys;
   }
 
+  // A panels state; none (the page was rendered while Redis was down) leaves the graphs as
+  // the page drew them and says the categories have no figures yet.
   function drawPanels(state) {
+    var box = document.getElementById("wall-categories");
+    if (box && (state || !panels)) {
+      drawRows(box, (state && state.categories) || [], makeCategoryRow, fillCategoryRow, "data-category");
+    }
     if (!state) { return; }
     state.keys = keysOf(state);
     panels = state;
-    var box = document.getElementById("wall-categories");
-    if (box) { drawRows(box, state.categories || [], makeCategoryRow, fillCategoryRow, "data-category"); }
     drawGraphs();
     document.dispatchEvent(new CustomEvent("gridwall:panels", { detail: { sign: state.sign, ms: state.ms, at: state.at } }));
   }
