@@ -14,7 +14,7 @@ from models.area import Area
 from models.catalogue import Item
 from models.incident import Incident
 from seed.history import generate_history
-from workers import hotspots
+from workers import hotspots, keys
 
 END = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 NOW = END + timedelta(minutes=7)
@@ -72,6 +72,24 @@ def test_the_window_readers_agree_with_the_whole_hotspot_read(history, redis):
         assert hotspots.read_scores(redis, ids, NOW) == [s["score"] for s in spots], level
     assert any(s["count_1h"] for s in hotspots.read_hotspots(redis, "town", now=NOW)), \
         "the history must put reports in the last hour, or the 1-hour comparison proves little"
+
+
+def test_a_window_reads_the_same_from_a_dense_week_as_from_a_sparse_one(redis):
+    """A busy area's hash has a field for every 5-minute bucket of the week; the window
+    reader then looks the window's buckets up by name instead of scanning (SUM_WINDOW)."""
+    current = hotspots.bucket_of(NOW)
+    weeks = {901: {str(current - age): 1 + age % 7 for age in range(8 * 288)},  # dense: by name
+             902: {str(current - age): 3 for age in range(0, 8 * 288, 97)}}     # sparse: a scan
+    weeks[901][str(current + 1)] = 50  # a bucket after `now` (a clock ahead) is not counted
+    for area_id, week in weeks.items():
+        redis.hset(keys.HOT_BUCKETS.format(area_id=area_id), mapping=week)
+        expected = hotspots.sum_windows(week, NOW)
+        assert expected["count_1h"] and expected["count_24h"] < expected["count_7d"]
+        for window, span in hotspots.WINDOWS.items():
+            assert hotspots.read_window_counts(redis, [area_id], NOW, span) == [expected[window]], \
+                (area_id, window)
+    both = hotspots.read_window_counts(redis, [902, 901], NOW, hotspots.WINDOWS["count_24h"])
+    assert both == [hotspots.sum_windows(weeks[a], NOW)["count_24h"] for a in (902, 901)]
 
 
 def test_it_changes_nothing_when_a_step_runs_twice(history, redis):

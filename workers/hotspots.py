@@ -71,13 +71,28 @@ return #KEYS - 1
 """
 
 # KEYS = bucket hashes; ARGV = first and last bucket. Each hash's count over those buckets.
+# A hash holds one field per 5-minute bucket with reports, up to 8 days (2,304). A window's
+# buckets are read by name (HMGET) when the hash has many more fields than the window, so a
+# busy town's 24 hours (289 of 2,304) or any area's last hour (13) is not a scan of its week;
+# a sparse hash is scanned (HGETALL): small hashes are stored compact, and looking fields
+# up by name in one costs a scan per field.
 SUM_WINDOW = """
 local first, last, out = tonumber(ARGV[1]), tonumber(ARGV[2]), {}
+local names = {}
+for bucket = first, last do names[#names + 1] = tostring(bucket) end
 for i, key in ipairs(KEYS) do
-  local fields, total = redis.call('HGETALL', key), 0
-  for j = 1, #fields, 2 do
-    local bucket = tonumber(fields[j])
-    if bucket >= first and bucket <= last then total = total + tonumber(fields[j + 1]) end
+  local total = 0
+  if #names * 4 < redis.call('HLEN', key) then
+    local values = redis.call('HMGET', key, unpack(names))
+    for j = 1, #values do
+      if values[j] then total = total + tonumber(values[j]) end
+    end
+  else
+    local fields = redis.call('HGETALL', key)
+    for j = 1, #fields, 2 do
+      local bucket = tonumber(fields[j])
+      if bucket >= first and bucket <= last then total = total + tonumber(fields[j + 1]) end
+    end
   end
   out[i] = total
 end
