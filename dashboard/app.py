@@ -24,6 +24,7 @@ from dashboard.auth.ui import build_user_bar
 from dashboard.console.page import register_console_pages
 from dashboard.metrics_page.page import register_metrics_pages
 from dashboard.delivery import install_delivery
+from dashboard.wall.geo import warm_maps
 from dashboard.wall.hub import LiveHub
 from dashboard.wall.i18n import LANGUAGES
 from dashboard.wall.names import Names
@@ -164,9 +165,12 @@ def config_from_env() -> dict[str, Any]:
 
 def create_server() -> Flask:
     """The WSGI callable for gunicorn: gunicorn 'dashboard.app:create_server()'. Each
-    worker loads the walls' names before it serves (see Names.warm)."""
+    worker loads the walls' names and builds the city's and towns' maps before it serves
+    (see Names.warm, geo.warm_maps)."""
     server = create_app(config=config_from_env()).server
     server.extensions["grid_names"].warm()
+    with server.extensions["grid"].sessions() as session:
+        warm_maps(session)
     return server
 
 

@@ -109,6 +109,27 @@ def test_the_map_ids_without_the_map_are_the_maps_own(city_session):
     assert geo.load_map_ids(city_session, city.id) is geo.load_children_map(city_session, city.id).ids
 
 
+def test_a_warmed_process_draws_the_city_and_town_walls_without_sql(city_session):
+    from sqlalchemy import event
+    village = get_area(city_session, level="village")
+    city, town = get_area(city_session, level="city"), get_area(city_session, level="town")
+    assert geo.warm_maps(city_session) == 1 + 35
+    engine, statements = city_session.get_bind(), []
+
+    def note(_conn, _cursor, statement, *_):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert geo.load_children_map(city_session, city.id).codes
+        assert geo.load_children_map(city_session, town.id).codes
+        assert statements == [], "the city's and towns' maps were built before the first page"
+        geo.load_children_map(city_session, village.id)
+        assert statements, "a village's map is built by its first page"
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def test_it_builds_a_map_once_per_area(city_session):
     town = get_area(city_session, level="town")
     first = geo.load_children_map(city_session, town.id)
