@@ -7,7 +7,7 @@ every screen on the wall) and a stream sends it on only when it changed (its `si
 
 A panels state holds:
 - `map`: for each mode ("count", "anomaly"), the choropleth trace's values and colour
-  settings (`geo.build_mode_style`), in the order of the map's children; the browser keeps
+  settings (`geo.map_style`), in the order of the map's children; the browser keeps
   the geometry it loaded with the page and applies the mode its switch shows;
 - `trend`: the trend as a plotly figure dict, at scale 1 (the browser scales fonts, margins
   and lines to its screen);
@@ -23,7 +23,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from dashboard.wall.geo import MODES, build_mode_style, build_z, load_map_ids, nice_ceiling, read_map_values
+from dashboard.wall.geo import MODES, load_map_ids, map_style, nice_ceiling, read_map_modes
 from dashboard.wall.i18n import name_of, t
 from dashboard.wall.names import Names
 from models.sla import CITY_ZONE
@@ -96,21 +96,16 @@ def build_trend(figures: dict | None, lang: str) -> dict:
         yaxis={"gridcolor": GRID, "range": [0, top], "autorange": False, "tickfont": {"color": MUTED}})}
 
 
-def map_view(values: dict[str, dict[int, float]], ids, lang: str) -> dict[str, dict]:
-    """Each mode's trace values and colour settings, in map order (`ids` = Map.ids)."""
-    return {mode: {"z": (z := build_z(values[mode], ids)), **build_mode_style(z, mode, lang)}
-            for mode in MODES}
-
-
 def read_panels(redis, session: Session, names: Names, area_id: int, lang: str,
                 now: datetime | None = None) -> dict:
     """One wall's panels state, from Redis (and, once per process and area, the map's order
     from SQL)."""
     level = str(names.area(area_id).level)
-    values = {mode: read_map_values(redis, area_id, level, mode, now=now) for mode in MODES}
+    values = read_map_modes(redis, area_id, level, MODES, now)
+    ids = load_map_ids(session, area_id)
     figures = read_wall_figures(redis, area_id)
     panels = {"at": (figures or {}).get("at"),
-              "map": map_view(values, load_map_ids(session, area_id), lang),
+              "map": {mode: map_style(values[mode], ids, mode, lang) for mode in MODES},
               "trend": build_trend(figures, lang),
               "categories": categories_view(names, figures, lang)}
     return {**panels, "seq": 0, "sign": sign_of(panels)}
