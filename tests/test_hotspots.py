@@ -58,38 +58,50 @@ def test_it_counts_each_window_like_sql_at_every_level(history, redis):
         assert expected and redis_counts(redis, level, NOW) == expected
 
 
-def test_the_window_readers_agree_with_the_whole_hotspot_read(history, redis):
-    """What the wall's map reads (only the window's buckets) equals what read_hotspots
-    computes from each area's whole week, at every level and window."""
+def test_the_map_reader_agrees_with_the_whole_hotspot_read(history, redis):
+    """What the wall's map reads (only two windows' buckets, in one script) equals what
+    read_hotspots computes from each area's whole week, under every parent at every level."""
     hotspots.run_hotspot_steps(history, redis, now=NOW)
+    compared = Counter()
     for level in hotspots.LEVELS:
-        spots = hotspots.read_hotspots(redis, level, now=NOW)
-        ids = [s["area_id"] for s in spots]
-        assert ids, f"no {level} hotspots to compare"
-        for window in ("count_1h", "count_24h"):
-            counts = hotspots.read_window_counts(redis, ids, NOW, hotspots.WINDOWS[window])
-            assert counts == [s[window] for s in spots], (level, window)
-        assert hotspots.read_scores(redis, ids, NOW) == [s["score"] for s in spots], level
-    assert any(s["count_1h"] for s in hotspots.read_hotspots(redis, "town", now=NOW)), \
-        "the history must put reports in the last hour, or the 1-hour comparison proves little"
+        parents = {area.parent_id for area in history.scalars(select(Area).where(Area.level == level))}
+        for parent_id in parents:
+            spots = {s["area_id"]: s for s in hotspots.read_hotspots(redis, level, parent_id, now=NOW)}
+            children = hotspots.read_children_windows(redis, level, parent_id, now=NOW)
+            assert [c["area_id"] for c in children] == sorted(spots), (level, parent_id)
+            for child in children:
+                spot = spots[child["area_id"]]
+                assert child == {k: spot[k] for k in ("area_id", "count_24h", "count_1h", "score")}
+                compared[level] += 1
+                compared["1h"] += child["count_1h"] > 0
+    assert compared["grid"] and compared["village"] and compared["town"], compared
+    assert compared["1h"], "the history must put reports in the last hour, or the 1-hour comparison proves little"
 
 
-def test_a_window_reads_the_same_from_a_dense_week_as_from_a_sparse_one(redis):
-    """A busy area's hash has a field for every 5-minute bucket of the week; the window
-    reader then looks the window's buckets up by name instead of scanning (SUM_WINDOW)."""
+def test_the_map_reader_reads_a_dense_week_and_a_sparse_one_alike(redis):
+    """A busy area's hash has a field for every 5-minute bucket of the week; the reader then
+    looks the window's buckets up by name instead of scanning (READ_CHILDREN)."""
     current = hotspots.bucket_of(NOW)
     weeks = {901: {str(current - age): 1 + age % 7 for age in range(8 * 288)},  # dense: by name
-             902: {str(current - age): 3 for age in range(0, 8 * 288, 97)}}     # sparse: a scan
+             902: {str(current - age): 3 for age in range(0, 8 * 288, 97)},    # sparse: a scan
+             903: {}}                                                            # none yet
     weeks[901][str(current + 1)] = 50  # a bucket after `now` (a clock ahead) is not counted
+    redis.hset(keys.HOT_BASELINE.format(area_id=902), mapping={str(slot): 2 for slot in range(168)})
     for area_id, week in weeks.items():
-        redis.hset(keys.HOT_BUCKETS.format(area_id=area_id), mapping=week)
-        expected = hotspots.sum_windows(week, NOW)
-        assert expected["count_1h"] and expected["count_24h"] < expected["count_7d"]
-        for window, span in hotspots.WINDOWS.items():
-            assert hotspots.read_window_counts(redis, [area_id], NOW, span) == [expected[window]], \
-                (area_id, window)
-    both = hotspots.read_window_counts(redis, [902, 901], NOW, hotspots.WINDOWS["count_24h"])
-    assert both == [hotspots.sum_windows(weeks[a], NOW)["count_24h"] for a in (902, 901)]
+        if week:
+            redis.hset(keys.HOT_BUCKETS.format(area_id=area_id), mapping=week)
+        redis.sadd(keys.HOT_LEVEL.format(level="village"), area_id)
+        redis.sadd(keys.HOT_CHILDREN.format(parent_id=900), area_id)
+    redis.sadd(keys.HOT_LEVEL.format(level="village"), 904)  # a village under another town
+    children = hotspots.read_children_windows(redis, "village", 900, now=NOW)
+    assert [c["area_id"] for c in children] == [901, 902, 903]
+    for child in children:
+        expected = hotspots.sum_windows(weeks[child["area_id"]], NOW)
+        assert (child["count_24h"], child["count_1h"]) == (expected["count_24h"], expected["count_1h"])
+    dense, sparse, empty = children
+    assert dense["count_1h"] and dense["count_24h"] > dense["count_1h"] and sparse["count_24h"] == 9
+    assert dense["score"] > 6 and empty == {"area_id": 903, "count_24h": 0, "count_1h": 0, "score": 0.0}
+    assert sparse["score"] == round(hotspots.anomaly_score(sparse["count_1h"], 2.0), 3)
 
 
 def test_it_changes_nothing_when_a_step_runs_twice(history, redis):

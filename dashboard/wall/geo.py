@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from models.area import Area
 from models.types import utcnow
 from seed.geometry import simplify_for_screen, to_geojson
-from workers.hotspots import WINDOWS, list_level_areas, read_scores, read_window_counts
+from workers.hotspots import read_children_windows
 
 CHILD_LEVEL = {"city": "town", "town": "village", "village": "grid"}
 MAP_BUDGET = 300_000            # bytes of geometry JSON on one wall
@@ -202,24 +202,23 @@ def read_map_values(redis, area_id: int, level: str, mode: str,
                     now: datetime | None = None) -> dict[int, float]:
     """Value per child area id of the wall of `area_id` (a wall of `level`): "count" is the
     reports of the last 24 h, "anomaly" the score of the last hour (`workers.hotspots`).
-    Children with no report in the hotspot buckets are absent (draw them as 0). Only the
-    window asked for is computed: `read_hotspots` computes every window and score of every
-    child, which cost the city's map ~90 ms of its 50 ms budget."""
+    Children with no report in the hotspot buckets are absent (draw them as 0). Both modes
+    come from one Redis script over only their windows' buckets (`read_children_windows`):
+    `read_hotspots` computes every window and score of every child, which cost the city's
+    map ~90 ms of its 50 ms budget."""
     return read_map_modes(redis, area_id, level, (mode,), now)[mode]
 
 
 def read_map_modes(redis, area_id: int, level: str, modes: tuple[str, ...] = MODES,
                    now: datetime | None = None) -> dict[str, dict[int, float]]:
-    """`read_map_values` for each of `modes`, listing the wall's children once."""
+    """`read_map_values` for each of `modes`, from one read of the wall's children."""
     child = child_level(level)
     if child is None or not set(modes) <= set(MODES):
         raise ValueError(f"no map for a {level!r} wall in mode {modes!r}")
     now = now or utcnow()
-    children = list_level_areas(redis, child, area_id)  # sorted by id
-    read = {"count": lambda: read_window_counts(redis, children, now, WINDOWS["count_24h"]),
-            "anomaly": lambda: read_scores(redis, children, now)}
-    return {mode: {child_id: float(value) for child_id, value in zip(children, read[mode]())}
-            for mode in modes}
+    children = read_children_windows(redis, child, area_id, now)
+    value_of = {"count": "count_24h", "anomaly": "score"}
+    return {mode: {c["area_id"]: float(c[value_of[mode]]) for c in children} for mode in modes}
 
 
 def build_z(values: dict[int, float], ids) -> list[float]:
