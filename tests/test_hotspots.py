@@ -75,7 +75,8 @@ def test_the_map_reader_agrees_with_the_whole_hotspot_read(history, redis):
                 compared[level] += 1
                 compared["1h"] += child["count_1h"] > 0
     assert compared["grid"] and compared["village"] and compared["town"], compared
-    assert compared["1h"], "the history must put reports in the last hour, or the 1-hour comparison proves little"
+    assert compared["1h"], \
+        "the history must put reports in the last hour, or the 1-hour comparison proves little"
 
 
 def test_the_map_reader_reads_a_dense_week_and_a_sparse_one_alike(redis):

@@ -43,7 +43,8 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-NOT_PAGES = ("/wall/stream/", "/wall/state/", "/wall/panels/")  # under a page's path, but not pages
+# Under a page's path, but not pages:
+NOT_PAGES = ("/wall/stream/", "/wall/state/", "/wall/panels/", "/wall/map/")
 OUTAGE = "grid_login_outage"    # server.extensions: this app's logins.OutageNotice
 
 
