@@ -363,10 +363,10 @@ def read_hotspots(redis, level: str, parent_area_id: int | None = None, *,
 def read_children_windows(redis, level: str, parent_area_id: int,
                           now: datetime | None = None) -> list[dict]:
     """The areas of `level` under `parent_area_id` in the hotspot sets, by id, each with
-    {area_id, count_24h, count_1h, score} as `read_hotspots` gives them, read and summed in
-    one Redis script (READ_CHILDREN) that touches only those two windows' buckets and the
-    two baseline slots: the wall's map, which `read_hotspots` took ~90 ms to compute for
-    the city, and separate window reads five round trips."""
+    {area_id, count_24h, count_1h, score} as `read_hotspots` gives them: what a wall's map
+    shows. One Redis script (READ_CHILDREN) lists them and reads only those two windows'
+    buckets and two baseline slots. `read_hotspots` took ~90 ms for the city's map; reading
+    each window separately took five round trips, each a wait for the GIL on a busy host."""
     now = now or utcnow()
     current = bucket_of(now)
     hour = int(now.timestamp()) // 3600

@@ -28,8 +28,8 @@ import math
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from urllib.parse import quote
 
 from shapely.geometry import shape
