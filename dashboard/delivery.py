@@ -55,25 +55,14 @@ def _serve_plotly_geo():
     if not (request.path.startswith(PLOTLY_PREFIX) and request.path.endswith(".js")):
         return None
     raw, packed, digest = _plotly_geo()
-    return answer_file(raw, packed, digest, "application/javascript", CACHE_SECONDS)
-
-
-def answer_file(raw: bytes, packed: bytes, digest: str, mimetype: str, max_age: int, *,
-                private: bool = False) -> Response:
-    """A fixed body, compressed ahead (`packed`, gzip) and sent so when the browser accepts
-    it, cacheable for `max_age` seconds and then revalidated by its digest (304). `private`
-    for what only a logged-in user may see."""
     gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
-    response = Response(packed if gzipped else raw, mimetype=mimetype)
+    response = Response(packed if gzipped else raw, mimetype="application/javascript")
     if gzipped:
-        response.headers["Content-Encoding"] = "gzip"  # flask-compress leaves it as it is
+        response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = "Accept-Encoding"
     response.set_etag(digest + ("-gz" if gzipped else ""))
-    if private:
-        response.cache_control.private = True
-    else:
-        response.cache_control.public = True
-    response.cache_control.max_age = max_age
+    response.cache_control.public = True
+    response.cache_control.max_age = CACHE_SECONDS
     return response.make_conditional(request)
 
 

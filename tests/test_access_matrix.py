@@ -51,8 +51,8 @@ TOWN_ADMIN = "441900004-admin-1"  # the seeded town admin (seed/city.py TOWN_ADM
 USERS = {"operator": f"{TOWN}-operator-1", "shift_lead": f"{TOWN}-shiftlead-1",
          "leader": f"{TOWN}-leader-1", "admin": "admin", "town_admin": TOWN_ADMIN}
 PLACES = ("inside", "outside")
-ENDPOINTS = ("wall_page", "wall_stream", "wall_state", "wall_panels", "wall_map", "console_page",
-             "console_queue", "metrics_page",
+ENDPOINTS = ("wall_page", "wall_stream", "wall_state", "wall_panels", "console_page", "console_queue",
+             "metrics_page",
              "api_list", "api_get", "api_accept", "api_ack_alarm", "api_report",
              "admin_page", "admin_users", "admin_create_user", "admin_edit_user", "admin_edit_item",
              "admin_edit_rule")
@@ -77,32 +77,32 @@ NO_ADMIN = {"admin_users": ("denied", "denied"), "admin_create_user": ("denied",
             "admin_edit_user": ("denied", "denied"), "admin_edit_item": ("denied", "denied"),
             "admin_edit_rule": ("denied", "denied")}
 EVERYWHERE = {"wall_page": ("page", "page"), "wall_stream": (200, 200), "wall_state": (200, 200),
-              "wall_panels": (200, 200), "wall_map": (200, 200),
+              "wall_panels": (200, 200),
               "console_page": ("listed", "listed"),
               "console_queue": ("listed", "listed"), "metrics_page": ("page", "page"),
               "api_list": ("listed", "listed"), "api_get": (200, 200), "api_accept": (200, 200),
               "api_ack_alarm": (409, 409), "api_report": (201, 201)}
 ROWS = {
     "anonymous": _row(wall_page=("login", "login"), wall_stream=(401, 401), wall_state=(401, 401),
-                      wall_panels=(401, 401), wall_map=(401, 401),
+                      wall_panels=(401, 401),
                       console_page=("login", "login"), console_queue=("denied", "denied"),
                       metrics_page=("login", "login"), api_list=(401, 401), api_get=(401, 401),
                       api_accept=(401, 401), api_ack_alarm=(401, 401), api_report=(401, 401),
                       admin_page=("login", "login"), **NO_ADMIN),
     "operator": _row(wall_page=("page", "forbidden"), wall_stream=(200, 403), wall_state=(200, 403),
-                     wall_panels=(200, 403), wall_map=(200, 403),
+                     wall_panels=(200, 403),
                      console_page=("forbidden", "forbidden"), console_queue=("denied", "denied"),
                      metrics_page=("forbidden", "forbidden"), api_list=("listed", "unlisted"),
                      api_get=(200, 404), api_accept=(403, 403), api_ack_alarm=(403, 403),
                      api_report=(403, 403), admin_page=("forbidden", "forbidden"), **NO_ADMIN),
     "shift_lead": _row(wall_page=("page", "forbidden"), wall_stream=(200, 403), wall_state=(200, 403),
-                       wall_panels=(200, 403), wall_map=(200, 403),
+                       wall_panels=(200, 403),
                        console_page=("listed", "unlisted"), console_queue=("listed", "unlisted"),
                        metrics_page=("forbidden", "forbidden"), api_list=("listed", "unlisted"),
                        api_get=(200, 404), api_accept=(200, 403), api_ack_alarm=(409, 403),
                        api_report=(201, 403), admin_page=("forbidden", "forbidden"), **NO_ADMIN),
     "leader": _row(wall_page=("page", "forbidden"), wall_stream=(200, 403), wall_state=(200, 403),
-                   wall_panels=(200, 403), wall_map=(200, 403),
+                   wall_panels=(200, 403),
                    console_page=("forbidden", "forbidden"), console_queue=("denied", "denied"),
                    metrics_page=("page", "forbidden"), api_list=("listed", "unlisted"),
                    api_get=(200, 404), api_accept=(403, 403), api_ack_alarm=(403, 403),
@@ -233,13 +233,6 @@ def check_wall_panels(world, role, place, incident):
     answer = world.clients[role].get(f"/wall/panels/{world.area_ids[world.towns[place]]}")
     if answer.status_code == 200:
         assert set(answer.get_json()["map"]) == {"count", "anomaly"}, "a wall's panels state"
-    return answer.status_code
-
-
-def check_wall_map(world, role, place, incident):
-    answer = world.clients[role].get(f"/wall/map/{world.area_ids[world.towns[place]]}")
-    if answer.status_code == 200:
-        assert answer.get_json()["type"] == "FeatureCollection", "a wall's map boundaries"
     return answer.status_code
 
 
@@ -432,7 +425,7 @@ def test_the_table_has_a_cell_for_every_role_endpoint_and_place():
     every = set(itertools.product(ROLES, ENDPOINTS, PLACES))
     assert set(EXPECTED) == every, f"missing: {every - set(EXPECTED)}; extra: {set(EXPECTED) - every}"
     assert set(CHECKS) == set(ENDPOINTS)
-    assert len(EXPECTED) == 6 * 19 * 2
+    assert len(EXPECTED) == 6 * 18 * 2
 
 
 @pytest.mark.parametrize(("role", "endpoint", "place"), sorted(EXPECTED, key=lambda k: (

@@ -3,7 +3,6 @@ the wall's layout, its callbacks and its event stream. A town's operator sees th
 its villages, not the city nor another town."""
 from __future__ import annotations
 
-import gzip
 import itertools
 import json
 
@@ -175,30 +174,6 @@ def test_the_state_routes_want_a_login_that_covers_their_area_and_a_known_langua
             title = body["map"]["anomaly"]["colorbar"]["title"]["text"]
             assert title == ("异常度" if lang == "zh" else "Anomaly score")
             assert set(body) >= {"trend", "categories", "sign"}
-
-
-def test_a_walls_map_boundaries_are_served_to_its_viewers_and_cached_by_their_digest(api, client):
-    from dashboard.wall import geo
-    town, other, grid = ids_of(api, TOWN, OTHER_TOWN, GRID)
-    assert client.get(f"/wall/map/{town}").status_code == 401
-    login_client(client, "441900004-operator-1")
-    assert client.get(f"/wall/map/{other}").get_json()["field"] == "area_id"
-    assert client.get(f"/wall/map/{grid}").status_code == 404, "a grid's wall has no map"
-    with api.server.extensions["grid"].sessions() as session:
-        area_map = geo.load_children_map(session, town)
-    page = geo.build_map_figure(area_map, geo.map_style({}, area_map.ids, "count", "zh"), "zh")
-    url = page["data"][0]["geojson"]
-    assert url == f"/wall/map/{town}?v={area_map.version}" and "coordinates" not in json.dumps(page)
-    raw = client.get(url)
-    assert raw.status_code == 200 and "Content-Encoding" not in raw.headers
-    features = raw.get_json()["features"]
-    assert [f["id"] for f in features] == list(area_map.codes) and features[0]["geometry"]["coordinates"]
-    packed = client.get(url, headers={"Accept-Encoding": "gzip"})
-    assert packed.headers["Content-Encoding"] == "gzip"
-    assert gzip.decompress(packed.get_data()) == raw.get_data()
-    assert packed.headers["Cache-Control"] == "private, max-age=86400", "a login's, kept a day"
-    again = client.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["ETag"]})
-    assert again.status_code == 304 and not again.get_data()
 
 
 def test_the_stream_wants_a_login_that_covers_its_area(api, client):

@@ -43,8 +43,7 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# Under a page's path, but not pages:
-NOT_PAGES = ("/wall/stream/", "/wall/state/", "/wall/panels/", "/wall/map/")
+NOT_PAGES = ("/wall/stream/", "/wall/state/", "/wall/panels/")  # under a page's path, but not pages
 OUTAGE = "grid_login_outage"    # server.extensions: this app's logins.OutageNotice
 
 

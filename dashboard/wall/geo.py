@@ -12,17 +12,11 @@ so the browser reads the topology from the URL itself and nothing leaves the mac
 Pass MAP_CONFIG as the dcc.Graph's config.
 
 The boundaries are built once per area per process (they never change while running) and
-kept within MAP_BUDGET bytes of JSON, so a wall's page stays light. The page's figure does
-not carry them: its trace's `geojson` is a URL (`map_url`, versioned by their digest), which
-plotly.js fetches once and keeps for the page's life (window.PlotlyGeoAssets), and the
-browser caches across reloads. Encoding ~100 kB of coordinates into every first page cost
-the page callback most of its time (7 of 11 ms for the city on a quiet host, and far more
-on a busy one). Refreshes send only the colours (`map_style`, in the wall's panels state).
+kept within MAP_BUDGET bytes of JSON, so a wall's page stays light. Refreshes send only the
+colours (`map_style`, in the wall's panels state), never the geometry again.
 """
 from __future__ import annotations
 
-import gzip
-import hashlib
 import json
 import math
 import threading
@@ -82,29 +76,15 @@ class Map:
 
     area_id: int
     level: str                      # the children's level
-    geometry: bytes                 # GeoJSON FeatureCollection as compact JSON, feature "id" = child code
+    features: dict                  # GeoJSON FeatureCollection, feature "id" = child code
     ids: tuple[int, ...]
     codes: tuple[str, ...]
     names_zh: tuple[str, ...]
     names_en: tuple[str, ...]       # Chinese where a child has no English name
 
     @property
-    def features(self) -> dict:
-        return json.loads(self.geometry)
-
-    @property
     def json_size(self) -> int:
-        return len(self.geometry)
-
-    @cached_property
-    def version(self) -> str:
-        """A digest of the geometry: its URL's version and its HTTP ETag."""
-        return hashlib.blake2b(self.geometry, digest_size=8).hexdigest()
-
-    @cached_property
-    def packed(self) -> bytes:
-        """The geometry gzipped, once per process (on first request, not at warm-up)."""
-        return gzip.compress(self.geometry, compresslevel=6, mtime=0)
+        return json_size(self.features)
 
 
 def child_level(level: str) -> str | None:
@@ -114,13 +94,9 @@ def child_level(level: str) -> str | None:
 
 # ---------------------------------------------------------------- geometry
 
-def compact_json(data) -> bytes:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def json_size(data) -> int:
-    """Bytes of compact JSON, as the browser would fetch it."""
-    return len(compact_json(data))
+    """Bytes of compact JSON, as the page would carry it."""
+    return len(json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode())
 
 
 def build_geometry(area: Area, tolerance: float) -> dict | None:
@@ -153,7 +129,7 @@ def build_children_map(area_id: int, children: list[Area], budget: int = MAP_BUD
     drawn = {feature["id"] for feature in features["features"]}
     children = [area for area in children if area.code in drawn]
     level = str(children[0].level) if children else ""
-    return Map(area_id=area_id, level=level, geometry=compact_json(features),
+    return Map(area_id=area_id, level=level, features=features,
                ids=tuple(area.id for area in children),
                codes=tuple(area.code for area in children),
                names_zh=tuple(area.name_zh for area in children),
@@ -293,10 +269,10 @@ def build_map_figure(area_map: Map, style: dict, lang: str, *, font_size: int = 
     """One choropleth of the children, coloured by `style` (`map_style`), as a plotly figure
     dict: building a graph_objects.Figure validated all of the geometry, 100-500 ms of a
     wall's first load on a busy host (the tests validate it with plotly instead).
-    customdata carries each child's code for drill-down clicks. The boundaries are at
-    `map_url`. The caller passes MAP_CONFIG (no modebar, no topojson fetch) to dcc.Graph."""
+    customdata carries each child's code for drill-down clicks. The caller passes
+    MAP_CONFIG (no modebar, no topojson fetch) to dcc.Graph."""
     names = area_map.names_en if lang == "en" else area_map.names_zh
-    trace = {"type": "choropleth", "geojson": map_url(area_map), "featureidkey": "id",
+    trace = {"type": "choropleth", "geojson": area_map.features, "featureidkey": "id",
              "locations": list(area_map.codes), "customdata": list(area_map.codes),
              "text": list(names), "marker": {"line": {"color": BORDER, "width": 1}}, **style}
     layout = {"geo": {"visible": False, "fitbounds": "locations", "projection": {"type": "mercator"},
@@ -305,8 +281,3 @@ def build_map_figure(area_map: Map, style: dict, lang: str, *, font_size: int = 
               "plot_bgcolor": BACKGROUND, "dragmode": False, "font": {"color": INK, "size": font_size},
               "hoverlabel": {"font": {"size": round(font_size * 1.2)}}, "uirevision": area_map.area_id}
     return {"data": [trace], "layout": layout}
-
-
-def map_url(area_map: Map) -> str:
-    """Where the browser fetches a map's boundaries (dashboard.wall.stream serves them)."""
-    return f"/wall/map/{area_map.area_id}?v={area_map.version}"

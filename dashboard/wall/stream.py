@@ -16,9 +16,6 @@ A `state` or `panels` is null when Redis could not be read; the wall keeps what 
 GET /wall/state/<area_id>?lang= and GET /wall/panels/<area_id>?lang= answer the same states
 as JSON, for the wall's polling fallback while its stream is down.
 
-GET /wall/map/<area_id>?v= answers the boundaries of a wall's map (`geo.map_url`), gzipped
-ahead and cacheable for MAP_CACHE_SECONDS, then revalidated by their digest.
-
 Only a logged-in person whose role has walls and whose jurisdiction covers the area may
 open it (401 / 403 as JSON otherwise). The check is repeated every RECHECK seconds while
 the stream is open: after a logout the stream ends, and the wall shows it is no longer live.
@@ -39,9 +36,7 @@ from dashboard.api.context import get_services
 from dashboard.api.errors import ApiError
 from dashboard.auth.access import current_login, may_open, require_actor
 from dashboard.auth.login import load_user
-from dashboard.delivery import answer_file
 from dashboard.wall import data, panels, view
-from dashboard.wall.geo import load_children_map
 from dashboard.wall.hub import LiveHub
 from dashboard.wall.i18n import pick_language
 from models.types import utcnow
@@ -50,7 +45,6 @@ WINDOW = 0.15  # seconds: the longest a notice waits to be coalesced with others
 HEARTBEAT = 2.0  # seconds between pings when nothing else is sent
 RETRY_MS = 1000  # the browser's reconnect delay after the stream drops
 RECHECK = 15.0  # seconds between checks that the viewer is still logged in and allowed
-MAP_CACHE_SECONDS = 86400  # the browser keeps a map's boundaries a day before asking again
 
 
 def sse(event: str, data: dict) -> str:
@@ -221,15 +215,6 @@ def make_stream_blueprint(known_area) -> Blueprint:
     @blueprint.get("/wall/panels/<int:area_id>")
     def slow_panels(area_id: int):
         return answer_state(make_state_reader(area_id, check(area_id), "grid_wall_panels"))
-
-    @blueprint.get("/wall/map/<int:area_id>")
-    def map_geometry(area_id: int):
-        """The boundaries of the wall's map (geo.map_url): fixed while the process runs."""
-        check(area_id)
-        with get_services().sessions() as session:
-            area_map = load_children_map(session, area_id)
-        return answer_file(area_map.geometry, area_map.packed, area_map.version,
-                           "application/geo+json", MAP_CACHE_SECONDS, private=True)
 
     @blueprint.get("/wall/stream/<int:area_id>")
     def stream(area_id: int):
