@@ -23,7 +23,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
 from urllib.parse import quote
 
 from shapely.geometry import shape
