@@ -4,7 +4,9 @@ Target (issue 4): JS heap growth of 10% or less over 60 minutes at 10 events/s, 
 growth = (median of the last 3 samples - median of the first 3 samples after the warm-up)
 / median of those first 3.
 Run: .venv/bin/python -m bench.wall_soak [--minutes 60] [--rate 10] [--every 30] [--warmup 120]
-(--minutes 5 is a CI-size run).
+(--minutes 5 is a CI-size run). SIGTERM or SIGINT ends the run early: the samples so far are
+reported and the system is stopped (a run started in the background ignores SIGINT, so use
+`kill -TERM`).
 
 A whole system (bench/wall_system.py: workers, embedded Redis, gunicorn -w 2 --threads 16)
 on a copy of the seeded city with 8 days of history. One headless Chromium page holds the
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,8 +54,18 @@ def growth(samples: list[dict], key) -> tuple[float, float, float]:
     return first, last, (last - first) / first if first else float("nan")
 
 
+STOP = threading.Event()  # set by SIGTERM / SIGINT: end the run early, with its report
+
+
+def stop_early(signum, _frame) -> None:
+    print(f"  signal {signum}: stopping after this sample", flush=True)
+    STOP.set()
+
+
 def run(args) -> None:
     with tempfile.TemporaryDirectory(prefix="grid-wall-soak-") as folder, WallSystem(Path(folder)) as system:
+        for signum in (signal.SIGTERM, signal.SIGINT):  # after WallSystem's own SIGTERM exit
+            signal.signal(signum, stop_early)
         print(f"  system up on {system.url} (logs in {folder}); driver {args.driver}", flush=True)
         load = ReportLoad(system.url, system.token, system.grids(), system.items(), args.rate)
         with sync_playwright() as playwright:
@@ -77,7 +91,7 @@ def soak_kiosk(args, system: WallSystem, load: ReportLoad, state: dict | None):
         def sample(at: float) -> dict:
             metrics = kiosk.read_heap()
             return build_sample(at, metrics, kiosk.page.evaluate(f"({LEAD})()"), system)
-        samples, leads = keep_sampling(args, load, sample, time.sleep)
+        samples, leads = keep_sampling(args, load, sample, STOP.wait)
         return samples, leads, kiosk.page.evaluate("window.__benchErrors || []")
     finally:
         kiosk.close()
@@ -114,7 +128,7 @@ def keep_sampling(args, load: ReportLoad, sample, wait) -> tuple[list[dict], set
               f"  listeners {taken['listeners']:5.0f}  live {taken['live']!s:5}  feed lead "
               f"{taken['lead']}  dashboard RSS {rss:7.1f} MiB  reports sent {load.ok}"
               f"  load average {os.getloadavg()[0]:.2f}", flush=True)
-        if at >= args.minutes * 60 - 1:
+        if at >= args.minutes * 60 - 1 or STOP.is_set():
             return samples, leads
         wait(max(0.0, len(samples) * args.every - (time.monotonic() - started)))
 
@@ -131,7 +145,9 @@ def report(args, samples: list[dict], rate: float, failed: int, leads: int, erro
     if len(kept) < 4:
         print(f"only {len(kept)} samples after the warm-up; run longer than {args.warmup + 3 * args.every} s")
         return
-    print(f"{args.minutes:g} minutes at {rate:.1f} reports/s ({failed} failed); {len(kept)} samples after "
+    ran = samples[-1]["t"] / 60
+    early = f" (stopped early; {args.minutes:g} asked)" if ran < args.minutes - 0.1 else ""
+    print(f"{ran:.0f} minutes{early} at {rate:.1f} reports/s ({failed} failed); {len(kept)} samples after "
           f"a {args.warmup:.0f} s warm-up, every {args.every:.0f} s; {leads} distinct feed leads seen; "
           f"{sum(not s['live'] for s in samples)} samples not live; page errors: {len(errors)}")
     first, last, heap_growth = growth(kept, lambda s: s["heap"])
