@@ -53,11 +53,15 @@ MILESTONES = """() => {
   const nav = performance.getEntriesByType('navigation')[0];
   const all = performance.getEntriesByType('resource');
   const find = part => all.find(r => r.name.includes(part));
-  const server = e => (e && e.serverTiming && e.serverTiming.length) ? e.serverTiming[0].duration : null;
+  const timing = (e, name) => {
+    const entry = e && e.serverTiming && e.serverTiming.find(t => t.name === name);
+    return entry ? entry.duration : null;
+  };
+  const server = e => timing(e, 'app');
   // With Dash pages the wall itself comes from the first callback (the page router).
   const page = find('/_dash-update-component'), plotly = find('plotly.min.js');
   return {html_server: server(nav), dom_ready: nav.domContentLoadedEventEnd,
-          page_end: page ? page.responseEnd : null, page_server: server(page),
+          page_end: page ? page.responseEnd : null, page_server: server(page), page_cpu: timing(page, 'cpu'),
           page_bytes: page ? page.encodedBodySize : null, plotly_start: plotly ? plotly.startTime : null,
           plotly_end: plotly ? plotly.responseEnd : null};
 }"""
@@ -118,7 +122,7 @@ def milestones(marks: dict) -> str:
     def ms(key):
         return "?" if marks.get(key) is None else f"{marks[key]:.0f}"
     return (f"HTML server {ms('html_server')} ms; DOMContentLoaded {ms('dom_ready')} ms; wall content in at "
-            f"{ms('page_end')} ms (server {ms('page_server')} ms, {(marks.get('page_bytes') or 0) / 1000:.0f} kB); "
+            f"{ms('page_end')} ms (server {ms('page_server')} ms, on CPU {ms('page_cpu')} ms, {(marks.get('page_bytes') or 0) / 1000:.0f} kB); "
             f"plotly.js asked at {ms('plotly_start')}, in at {ms('plotly_end')} ms")
 
 
