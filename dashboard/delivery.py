@@ -7,6 +7,9 @@
   partial bundle holds (scatter, scattergeo, choropleth; 1.4 MB, 0.46 MB gzipped), so the
   same URL answers with that (vendor/, MIT, from npm plotly.js-geo-dist-min, the same
   version as the full bundle Dash carries). Bar charts are not in it: draw bars in HTML.
+- A wall's HTML preloads plotly.js (`Link: <…>; rel=preload; as=script`). dcc.Graph asks
+  for it only when a graph first renders, which on a wall is after the page callback has
+  brought the content; preloaded, it is fetched alongside Dash's own scripts instead.
 - Server-Timing: every response says how long the server spent on it (`app;dur=ms`, wall
   clock) and how much of that its thread was on a CPU (`cpu;dur=ms`), so a benchmark reads a
   callback's server time in the browser (PerformanceResourceTiming) and can tell the work
@@ -24,6 +27,7 @@ from flask import Flask, Response, g, request
 from flask_compress import Compress
 
 PLOTLY_PREFIX = "/_dash-component-suites/plotly/package_data/plotly"
+PLOTLY_URL = PLOTLY_PREFIX + ".min.js"  # the URL dash-renderer gives dcc.Graph (serve_locally)
 PLOTLY_GEO = Path(__file__).parent / "vendor" / "plotly-geo-4.1.1.min.js"
 # Dash asks for plotly.js at one fixed URL, with no version in it: a browser may keep it an
 # hour, then asks again and gets 304 while the bundle is the same (ETag: its digest), so a
@@ -39,6 +43,7 @@ def install_delivery(server: Flask) -> None:
     Compress(server)
     server.before_request(_start_timer)
     server.before_request(_serve_plotly_geo)
+    server.after_request(_preload_plotly_on_walls)
     server.after_request(_add_server_timing)
 
 
@@ -66,6 +71,17 @@ def _serve_plotly_geo():
     response.cache_control.public = True
     response.cache_control.max_age = CACHE_SECONDS
     return response.make_conditional(request)
+
+
+def is_wall_page(path: str) -> bool:
+    """/wall, /wall/town/<code>, /wall/village/<code>: not the walls' streams and states."""
+    return path == "/wall" or path.startswith(("/wall/town/", "/wall/village/"))
+
+
+def _preload_plotly_on_walls(response):
+    if response.status_code == 200 and response.mimetype == "text/html" and is_wall_page(request.path):
+        response.headers.add("Link", f"<{PLOTLY_URL}>; rel=preload; as=script")
+    return response
 
 
 def _add_server_timing(response):

@@ -235,6 +235,23 @@ def test_the_event_stream_is_never_compressed_and_answers_carry_server_timing(ap
     assert 0 <= float(timing[2]) <= float(timing[1]) + 0.1  # the thread's CPU time within the wall clock
 
 
+def test_a_walls_html_preloads_plotly_and_other_pages_do_not(api, client):
+    from dashboard.delivery import PLOTLY_URL
+    login_client(client, "city-operator-1")
+    preload = f"<{PLOTLY_URL}>; rel=preload; as=script"
+    for path in ("/wall", "/wall/town/441900004", "/wall/village/441900004002"):
+        assert client.get(path).headers.getlist("Link") == [preload], path
+    for path in ("/metrics", "/", "/wall/state/1"):  # another page with graphs, the home page, a wall's state
+        answer = client.get(path)
+        assert answer.status_code == 200 and "Link" not in answer.headers, (path, answer.status_code)
+    # the URL preloaded is the one dash-renderer gives dcc.Graph, and answers plotly.js
+    config = api._config()
+    assert config["serve_locally"] and PLOTLY_URL == \
+        config["requests_pathname_prefix"] + "_dash-component-suites/plotly/package_data/plotly.min.js"
+    bundle = client.get(PLOTLY_URL)
+    assert bundle.status_code == 200 and bundle.get_data() == PLOTLY_GEO.read_bytes()
+
+
 def test_a_wall_for_an_unknown_area_says_so(api, client):
     from dashboard.wall.pages import town_wall
     with logged_in_request(api, "city-operator-1", "/wall/town/nope"):

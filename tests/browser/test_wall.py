@@ -59,6 +59,9 @@ def test_each_wall_shows_its_area_in_chinese_on_one_screen(live_server, page, pa
         fonts = list_rendered_fonts(page, ".wall-name")
         assert any("CJK" in family for family in fonts), f"no CJK font drew the name: {fonts}"
         page.wait_for_selector("#wall-map .choroplethlocation")  # the real boundaries, drawn
+        plotly = page.evaluate("performance.getEntriesByType('resource')"
+                               ".filter(r => r.name.endsWith('/plotly.min.js')).map(r => r.initiatorType)")
+        assert plotly == ["link"], f"plotly.js must come once, by the page's preload: {plotly}"
         size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight,"
                              " innerWidth, innerHeight]")
         assert size[0] <= size[2] and size[1] <= size[3], f"{kind} wall scrolls: {size}"
