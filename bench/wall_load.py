@@ -3,7 +3,7 @@
 Targets (issue 4): the city wall (3,106 grids in the city; its map draws the 35 towns) fully
 drawn within 2 s of navigation start, median of 5 cold loads; 1.5 MB or less transferred.
 The same for one town wall and one village wall (the busiest town and its busiest village).
-Run: .venv/bin/python -m bench.wall_load [--loads 5] [--rate 0]
+Run: .venv/bin/python -m bench.wall_load [--loads 5] [--rate 0] [--pin]
 
 A whole system (bench/wall_system.py: workers, embedded Redis, gunicorn -w 2 --threads 16)
 on a copy of the seeded city with 8 days of history; by default no background load (--rate
@@ -18,6 +18,16 @@ gzip/brotli) of every request finished 1 s after fully drawn; the wall's event s
 finishes and is left out (its bytes are pings and changes, not page weight).
 The server is warm for the second load on: the first load of each wall pays the process's
 one-off work (boundaries simplified and cached per area; each gunicorn worker its own).
+
+It also gives the server time of the page callback (Dash's page router, which builds a wall's
+content), from the page's Server-Timing: wall clock (`app`) and the thread's CPU (`cpu`).
+On this benchmark's host the browser shares the cores with the server, and a load's
+browser is busy with Dash's and plotly.js's scripts just when the callback runs, so the wall
+clock there counts the browser's work too. --pin keeps them apart, as a deployment does
+(a wall's browser runs on the screen's own PC): the system (gunicorn, workers, Redis) on
+core 0 and Chromium on core 1 (sched_setaffinity, inherited by their processes). A pinned
+run gives the server time per callback; its first loads, with the browser on one core, are
+not the first-load figure. Run without --pin for that.
 """
 from __future__ import annotations
 
@@ -29,7 +39,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from bench.common import describe_machine, figure
-from bench.wall_probe import VIEWPORT, ReportLoad, launch_browser, median
+from bench.wall_probe import VIEWPORT, ReportLoad, launch_browser, median, percentile
 from bench.wall_system import WallSystem
 
 DRAWN = """(() => {
@@ -67,6 +77,7 @@ MILESTONES = """() => {
 }"""
 SETTLE_MS = 1000
 MB = 1_000_000
+SYSTEM_CORE, BROWSER_CORE = 0, 1
 
 
 class Transfers:
@@ -127,11 +138,12 @@ def milestones(marks: dict) -> str:
 
 
 def bench_wall(browser, name: str, url: str, loads: int, state: dict | None) -> dict:
-    times, weights, last = [], [], None
+    times, weights, servers, last = [], [], [], None
     for n in range(loads):
         drawn, transfers, marks = cold_load(browser, url, state)
         times.append(drawn)
         weights.append(transfers.total())
+        servers.append((marks.get("page_server"), marks.get("page_cpu")))
         last = transfers
         print(f"    {name} load {n + 1}: drawn at {drawn:.0f} ms, {transfers.total() / MB:.3f} MB in "
               f"{len(transfers.finished)} requests; load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -142,17 +154,24 @@ def bench_wall(browser, name: str, url: str, loads: int, state: dict | None) -> 
     unfinished = [short(u) for u in last.unfinished()]
     if unfinished:
         print(f"      not finished (left out): {', '.join(unfinished)}")
-    return {"times": times, "weights": weights}
+    return {"times": times, "weights": weights, "servers": servers}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--loads", type=int, default=5)
     parser.add_argument("--rate", type=float, default=0, help="background reports/s during the loads")
+    parser.add_argument("--pin", action="store_true",
+                        help="the system on core 0, the browser on core 1 (see the docstring)")
     args = parser.parse_args()
     print("bench/wall_load.py —", describe_machine(), flush=True)
+    if args.pin:
+        pin(SYSTEM_CORE)
     results = {}
     with tempfile.TemporaryDirectory(prefix="grid-wall-load-") as folder, WallSystem(Path(folder)) as system:
+        if args.pin:
+            pin(BROWSER_CORE)
+            print(f"  pinned: the system on core {SYSTEM_CORE}, the browser on core {BROWSER_CORE}", flush=True)
         codes = system.wall_codes()
         walls = {"city": "/wall", "town": f"/wall/town/{codes['town']}",
                  "village": f"/wall/village/{codes['village']}"}
@@ -173,6 +192,28 @@ def main() -> None:
         print(figure(f"{name}: navigation to fully drawn", median(result["times"]), "ms",
                      f"<= 2000 ms (loads: {', '.join(f'{t:.0f}' for t in result['times'])})"))
         print(figure(f"{name}: page weight (transferred)", median(result["weights"]) / MB, "MB", "<= 1.5 MB"))
+    report_page_callback(results, args.pin)
+
+
+def pin(core: int) -> None:
+    """This thread, and every process it starts from now on, on one core."""
+    os.sched_setaffinity(0, {core})
+
+
+def report_page_callback(results: dict, pinned: bool) -> None:
+    """The page callback's server time over every load of every wall (the target is per
+    callback, whichever wall), and its CPU time."""
+    pairs = [pair for result in results.values() for pair in result["servers"] if pair[0] is not None]
+    if not pairs:
+        print("  page callback: no Server-Timing was read")
+        return
+    wall, cpu = [p[0] for p in pairs], [p[1] for p in pairs if p[1] is not None]
+    where = "system and browser on cores of their own" if pinned else "browser sharing the cores"
+    print(f"page callback (Dash's page router), {len(wall)} loads, {where}:")
+    print(figure("  server time, p50", percentile(wall, 50), "ms", "-"))
+    print(figure("  server time, p95", percentile(wall, 95), "ms",
+                 "<= 50 ms" + ("" if pinned else " (read from a --pin run)")))
+    print(figure("  on CPU, p95", percentile(cpu, 95), "ms", f"- (max {max(cpu):.1f} ms)" if cpu else "-"))
 
 
 if __name__ == "__main__":
