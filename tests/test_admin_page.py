@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from dash.development.base_component import Component
 
 from dashboard.admin import handlers, ids
 from dashboard.admin.page import build_admin
@@ -22,26 +21,10 @@ from tests.admin_support import (
     town_admin,  # noqa: F401  (fixture)
 )
 from tests.api_support import logged_in_request
+from tests.components import find, walk
 from tests.test_admin_rules import find_rule, save
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:\s*The dash_table\.DataTable will be removed:DeprecationWarning")
-
-def walk(node):
-    if isinstance(node, Component):
-        yield node
-        for child in node.children if isinstance(getattr(node, "children", None), list) else [
-                getattr(node, "children", None)]:
-            yield from walk(child)
-    elif isinstance(node, list | tuple):
-        for child in node:
-            yield from walk(child)
-
-
-def find(tree, ident: str) -> Component:
-    found = [n for n in walk(tree) if getattr(n, "id", None) == ident]
-    assert len(found) == 1, f"the page has one #{ident}"
-    return found[0]
-
 
 def render(api, username: str, lang: str = "zh"):  # noqa: F811
     with logged_in_request(api, username, "/admin"):

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import plotly.graph_objects as go
 import pytest
+from plotly.io.json import to_json_plotly
 from plotly.offline import get_plotlyjs_version
 
 from dashboard.delivery import PLOTLY_GEO
@@ -23,6 +24,7 @@ from models.actor import Actor
 from models.db import make_session_factory
 from models.sla import CITY_ZONE
 from tests.api_support import api, client, logged_in_request, login_client  # noqa: F401, F811
+from tests.components import find
 from tests.factories import T0, make_incident, make_world
 from workers.live import publish_committed, read_cursor, read_live_incident
 
@@ -250,6 +252,22 @@ def test_a_walls_html_preloads_plotly_and_other_pages_do_not(api, client):
         config["requests_pathname_prefix"] + "_dash-component-suites/plotly/package_data/plotly.min.js"
     bundle = client.get(PLOTLY_URL)
     assert bundle.status_code == 200 and bundle.get_data() == PLOTLY_GEO.read_bytes()
+
+
+def test_a_wall_carries_its_maps_boundaries_once_as_a_string_the_figure_names(api):
+    from dashboard.wall.pages import city_wall, town_wall
+    for path, build in (("/wall", city_wall), ("/wall/town/441900004", lambda: town_wall(code="441900004"))):
+        with logged_in_request(api, "city-operator-1", path):
+            page = build()
+        state, trace = find(page, "wall-state"), find(page, "wall-map").figure["data"][0]
+        key = trace["geojson"]
+        assert key.startswith("grid-map:") and getattr(state, "data-geo-key") == key, path
+        boundaries = json.loads(getattr(state, "data-geo"))
+        assert [f["id"] for f in boundaries["features"]] == trace["locations"], path
+        assert all(f["geometry"]["coordinates"] for f in boundaries["features"]), path
+        encoded = to_json_plotly(page)  # what Dash's page callback sends
+        assert encoded.count('\\"coordinates\\"') == len(boundaries["features"]), "once, escaped in one string"
+        assert '"coordinates"' not in encoded, "never as nested lists in the figure"
 
 
 def test_a_wall_for_an_unknown_area_says_so(api, client):

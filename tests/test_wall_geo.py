@@ -47,8 +47,13 @@ def make_map() -> geo.Map:
 
 
 def draw(area_map: geo.Map, values: dict, mode: str, lang: str) -> go.Figure:
-    """The map as the page draws it, validated by plotly (build_map_figure returns a dict)."""
-    return go.Figure(geo.build_map_figure(area_map, geo.map_style(values, area_map.ids, mode, lang), lang))
+    """The map as the page draws it, validated by plotly (build_map_figure returns a dict).
+    The figure names its boundaries; the browser (wall.js) resolves the name to the
+    boundaries the page carries, and so does this."""
+    figure = geo.build_map_figure(area_map, geo.map_style(values, area_map.ids, mode, lang), lang)
+    trace = figure["data"][0]
+    assert trace["geojson"] == area_map.key, "the figure names the page's boundaries"
+    return go.Figure({**figure, "data": [{**trace, "geojson": json.loads(area_map.geometry)}]})
 
 
 def report_in(session, grid: Area, at: datetime, item_id: int, times: int = 1) -> None:

@@ -20,6 +20,11 @@
      fallback).
    - A stream the browser closed for good (an error status) is opened again every REOPEN_MS.
    - The ticker writes the clock, each countdown and its band, and "updated N s ago".
+   - The map's boundaries are in the page too (#wall-state data-geo, a JSON string), and the
+     map's figure names them (data-geo-key, "grid-map:<area>:<digest>") as its geojson.
+     plotly.js looks a string geojson up in window.PlotlyGeoAssets before it would fetch it
+     as a URL; that object is wrapped here so the lookup finds the page's boundaries (parsed
+     on first use; only the current wall's are kept). See dashboard/wall/geo.py for why.
    - Each change is also dispatched as a `gridwall:change` event on document (its summary),
      and each panels state as `gridwall:panels`, which benchmarks and tests may listen to.
    Nothing here accumulates: one stream, one timer, and the rows on screen. */
@@ -31,6 +36,24 @@
   var panels = null, firstDrawn = {};  // the newest panels state; what dcc.Graph drew at load
 
   function root() { return document.getElementById("wall-root"); }
+
+  // ------------------------------------------------------------------ the map's boundaries
+
+  var GEO_PREFIX = "grid-map:";
+  var geoAssets = window.PlotlyGeoAssets || {topojson: {}};  // plotly.js makes it only if absent
+  window.PlotlyGeoAssets = new Proxy(geoAssets, {
+    get: function (assets, name) {
+      if (typeof name === "string" && name.indexOf(GEO_PREFIX) === 0 && !(name in assets)) {
+        var holder = document.querySelector('[data-geo-key="' + name + '"]');  // [a-z0-9:] only
+        if (!holder) { return undefined; }
+        Object.keys(assets).forEach(function (key) {
+          if (key.indexOf(GEO_PREFIX) === 0) { delete assets[key]; }
+        });
+        assets[name] = JSON.parse(holder.getAttribute("data-geo"));
+      }
+      return assets[name];
+    }
+  });
 
   function wallKey(r) {  // the stream's path: the area and the wall's language
     return r.getAttribute("data-area") + "?lang=" + (r.getAttribute("data-lang") || "zh");

@@ -2,7 +2,8 @@
 
 A page is rendered whole on the server at load, so the first paint needs no callback. Its
 panels are drawn by assets/wall.js from two states the page carries (`#wall-state`) and the
-stream (`dashboard.wall.stream`) pushes anew:
+stream (`dashboard.wall.stream`) pushes anew (`#wall-state` also carries the map's
+boundaries, encoded once per process, which the map's figure names: dashboard/wall/geo.py):
 - the live state (`dashboard.wall.view`: headline numbers, deadline board, feed), with
   every coalesced change;
 - the panels state (`dashboard.wall.panels`: map colours for both modes, category
@@ -99,8 +100,8 @@ def build_wall(level: str, code: str | None, lang: str):
     return html.Div([
         dcc.Store(id="wall-area", data={"area_id": area.id, "level": level, "code": area.code,
                                         "lang": lang}),
-        html.Div(id="wall-state", hidden=True, **{"data-state": as_json(live),
-                                                  "data-panels": as_json(slow)}),
+        html.Div(id="wall-state", hidden=True, **{"data-state": as_json(live), "data-panels": as_json(slow),
+                                                  "data-geo-key": area_map.key, "data-geo": area_map.geometry}),
         build_header(area, parent, lang, show_up=parent is not None and covers_area(actor, parent.id)),
         html.Div(t("banner", lang), id="wall-banner", className="wall-banner", role="alert"),
         html.Section(id="wall-kpis", className="wall-kpis"),

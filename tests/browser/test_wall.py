@@ -67,7 +67,8 @@ def test_each_wall_shows_its_area_in_chinese_on_one_screen(live_server, page, pa
         assert size[0] <= size[2] and size[1] <= size[3], f"{kind} wall scrolls: {size}"
         assert save_screenshot(page, f"wall-{kind}").stat().st_size > 10_000
     assert page_log.list_external(live_server.url) == [], "the wall must need no internet"
-    assert not page_log.page_errors, str(page_log)
+    assert not [url for url in page_log.requests if "grid-map" in url], "boundaries come in the page"
+    assert not page_log.page_errors and not page_log.console_errors, str(page_log)
 
 
 def test_the_wall_scales_to_4k_and_speaks_english_by_setting(live_server, page):
@@ -158,6 +159,7 @@ def test_clicking_an_area_on_the_map_opens_its_wall(live_server, page):
         page.wait_for_function("(name) => document.querySelector('.wall-name')?.innerText === name",
                                arg=name_of(live_server, code), timeout=LIVE_TIMEOUT_MS)
         page.wait_for_function("(code) => window.gridWall.area() !== null", arg=code)
+        page.wait_for_selector("#wall-map .choroplethlocation")  # its boundaries, from the new page
         assert page.url != before
     page.click(".wall-up")  # and back up one level
     page.wait_for_url(lambda url: "/wall/town/" in url, timeout=LIVE_TIMEOUT_MS)
