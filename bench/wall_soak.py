@@ -19,6 +19,10 @@ EVERY seconds the page is garbage-collected through the DevTools protocol
 event listeners. The gunicorn workers' VmRSS (/proc/<pid>/status) is read at the same moment.
 Each sample also says whether the wall was live and which report led its feed, so a wall that
 stopped updating (and so stopped allocating) cannot pass as a wall that does not leak.
+With the kiosk driver, a heap snapshot is taken at the first sample after the warm-up and
+another at the end, and their sizes are compared by V8 node type: "code" (compiled
+functions, which V8's JIT keeps replacing as it re-optimises) apart from the page's own data
+(objects, arrays, strings, closures). --no-snapshots skips them.
 """
 from __future__ import annotations
 
@@ -90,11 +94,33 @@ def soak_kiosk(args, system: WallSystem, load: ReportLoad, state: dict | None):
 
         def sample(at: float) -> dict:
             metrics = kiosk.read_heap()
+            if args.snapshots and at >= args.warmup - 1 and "first" not in snapshots:
+                snapshots["first"] = kiosk.heap_by_type()
             return build_sample(at, metrics, kiosk.page.evaluate(f"({LEAD})()"), system)
+        snapshots: dict[str, dict] = {}
         samples, leads = keep_sampling(args, load, sample, STOP.wait)
+        if args.snapshots and "first" in snapshots:
+            report_by_type(snapshots["first"], kiosk.heap_by_type(), samples[-1]["t"])
         return samples, leads, kiosk.page.evaluate("window.__benchErrors || []")
     finally:
         kiosk.close()
+
+
+def report_by_type(first: dict[str, int], last: dict[str, int], at: float) -> None:
+    """Where the heap grew, by V8 node type, between the snapshot after the warm-up and the
+    one at the end. "code" is V8's compiled functions (its JIT replacing them as it
+    re-optimises); the rest is what the page's script holds."""
+    print(f"  heap snapshots by node type, after the warm-up -> at {at / 60:.0f} min (MiB):")
+    for name in sorted(set(first) | set(last), key=lambda n: -last.get(n, 0)):
+        a, b = first.get(name, 0) / 2**20, last.get(name, 0) / 2**20
+        if max(a, b) >= 0.01:
+            print(f"    {name:<16} {a:7.2f} -> {b:7.2f}  ({b - a:+.2f})")
+    code_a, code_b = first.get("code", 0), last.get("code", 0)
+    data_a, data_b = sum(first.values()) - code_a, sum(last.values()) - code_b
+    print(figure("heap growth but compiled code (snapshots)", (data_b - data_a) / data_a * 100 if data_a else
+                 float("nan"), "%", f"reported ({data_a / 2**20:.2f} -> {data_b / 2**20:.2f} MiB)"))
+    print(figure("compiled code growth (snapshots)", (code_b - code_a) / code_a * 100 if code_a else
+                 float("nan"), "%", f"reported ({code_a / 2**20:.2f} -> {code_b / 2**20:.2f} MiB)"))
 
 
 def soak_playwright(args, system: WallSystem, load: ReportLoad, browser, state: dict | None):
@@ -179,6 +205,9 @@ def main() -> None:
     parser.add_argument("--driver", choices=("kiosk", "playwright"), default="kiosk",
                         help="kiosk: Chromium over the DevTools protocol without its Network domain "
                              "(as a wall runs); playwright: a Playwright page (Network domain on)")
+    parser.add_argument("--no-snapshots", dest="snapshots", action="store_false",
+                        help="kiosk: skip the heap snapshots after the warm-up and at the end "
+                             "(their sizes by node type tell V8's compiled code from the page's data)")
     args = parser.parse_args()
     print("bench/wall_soak.py —", describe_machine(), flush=True)
     run(args)
