@@ -3,6 +3,7 @@ and Open311 (/open311/v2). Each call builds its own engine, Redis client and cac
 nothing is shared through module globals, so run it once per process (no --preload)."""
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import dash
@@ -166,11 +167,19 @@ def config_from_env() -> dict[str, Any]:
 def create_server() -> Flask:
     """The WSGI callable for gunicorn: gunicorn 'dashboard.app:create_server()'. Each
     worker loads the walls' names and builds the city's and towns' maps before it serves
-    (see Names.warm, geo.warm_maps)."""
+    (see Names.warm, geo.warm_maps).
+
+    Then it sets everything it holds so far aside from Python's cyclic garbage collector
+    (gc.freeze): the ~190,000 objects of the loaded modules, the app, the names and the
+    maps live as long as the worker. Left in, each full collection walks them all, ~100 ms
+    with the GIL held, which stalls every request and stream of the worker at once: the
+    slowest first loads of a wall in `bench/wall_load.py` were such pauses."""
     server = create_app(config=config_from_env()).server
     server.extensions["grid_names"].warm()
     with server.extensions["grid"].sessions() as session:
         warm_maps(session)
+    gc.collect()  # start-up's own garbage first: what is frozen is never collected
+    gc.freeze()
     return server
 
 
