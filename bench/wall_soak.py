@@ -109,18 +109,21 @@ def soak_kiosk(args, system: WallSystem, load: ReportLoad, state: dict | None):
 def report_by_type(first: dict[str, int], last: dict[str, int], at: float) -> None:
     """Where the heap grew, by V8 node type, between the snapshot after the warm-up and the
     one at the end. "code" is V8's compiled functions (its JIT replacing them as it
-    re-optimises); the rest is what the page's script holds."""
+    re-optimises); "native" is Blink's objects (the DOM), outside the JS heap; the rest is
+    what the page's script holds."""
     print(f"  heap snapshots by node type, after the warm-up -> at {at / 60:.0f} min (MiB):")
     for name in sorted(set(first) | set(last), key=lambda n: -last.get(n, 0)):
         a, b = first.get(name, 0) / 2**20, last.get(name, 0) / 2**20
         if max(a, b) >= 0.01:
-            print(f"    {name:<16} {a:7.2f} -> {b:7.2f}  ({b - a:+.2f})")
-    code_a, code_b = first.get("code", 0), last.get("code", 0)
-    data_a, data_b = sum(first.values()) - code_a, sum(last.values()) - code_b
-    print(figure("heap growth but compiled code (snapshots)", (data_b - data_a) / data_a * 100 if data_a else
-                 float("nan"), "%", f"reported ({data_a / 2**20:.2f} -> {data_b / 2**20:.2f} MiB)"))
-    print(figure("compiled code growth (snapshots)", (code_b - code_a) / code_a * 100 if code_a else
-                 float("nan"), "%", f"reported ({code_a / 2**20:.2f} -> {code_b / 2**20:.2f} MiB)"))
+            print(f"    {name:<20} {a:7.2f} -> {b:7.2f}  ({b - a:+.2f})")
+
+    def part(sizes: dict[str, int], which) -> int:
+        return sum(size for name, size in sizes.items() if which(name))
+    for label, which in (("the page's data (all but code and native)", lambda n: n not in ("code", "native")),
+                         ("compiled code", lambda n: n == "code")):
+        a, b = part(first, which), part(last, which)
+        print(figure(f"{label}, growth", (b - a) / a * 100 if a else float("nan"), "%",
+                     f"reported ({a / 2**20:.2f} -> {b / 2**20:.2f} MiB)"))
 
 
 def soak_playwright(args, system: WallSystem, load: ReportLoad, browser, state: dict | None):
