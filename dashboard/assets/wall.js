@@ -44,7 +44,7 @@
   window.PlotlyGeoAssets = new Proxy(geoAssets, {
     get: function (assets, name) {
       if (typeof name === "string" && name.indexOf(GEO_PREFIX) === 0 && !(name in assets)) {
-        var holder = document.querySelector('[data-geo-key="' + name + '"]');  // [a-z0-9:] only
+        var holder = document.querySelector('[data-geo-key="' + name + '"]');  // [a-z0-9:-] only
         if (!holder) { return undefined; }
         Object.keys(assets).forEach(function (key) {
           if (key.indexOf(GEO_PREFIX) === 0) { delete assets[key]; }

@@ -82,13 +82,18 @@ class Map:
 
     area_id: int
     level: str                      # the children's level
-    features: dict                  # GeoJSON FeatureCollection, feature "id" = child code
-    geometry: str                   # `features` as compact JSON, as the page carries it
+    geometry: str                   # GeoJSON FeatureCollection as compact JSON, as the page
+                                    # carries it; feature "id" = child code
     key: str                        # the figure's name for it: "grid-map:<area_id>:<digest>"
     ids: tuple[int, ...]
     codes: tuple[str, ...]
     names_zh: tuple[str, ...]
     names_en: tuple[str, ...]       # Chinese where a child has no English name
+
+    @property
+    def features(self) -> dict:
+        """The FeatureCollection, decoded anew (only the JSON is kept per process)."""
+        return json.loads(self.geometry)
 
     @property
     def json_size(self) -> int:
@@ -148,7 +153,7 @@ def build_children_map(area_id: int, children: list[Area], budget: int = MAP_BUD
     children = [area for area in children if area.code in drawn]
     level = str(children[0].level) if children else ""
     geometry = compact_json(features)
-    return Map(area_id=area_id, level=level, features=features, geometry=geometry,
+    return Map(area_id=area_id, level=level, geometry=geometry,
                key=geometry_key(area_id, geometry),
                ids=tuple(area.id for area in children),
                codes=tuple(area.code for area in children),
