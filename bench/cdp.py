@@ -62,7 +62,7 @@ class KioskBrowser:
     """Chromium in a fresh profile with one page at 1920×1080, logged in by cookies."""
 
     def __init__(self, cookies: list[dict]):
-        self.profile = tempfile.TemporaryDirectory(prefix="grid-kiosk-")
+        self.profile = tempfile.TemporaryDirectory(prefix="grid-kiosk-", ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [CHROMIUM, "--headless=new", *CHROMIUM_ARGS, "--remote-debugging-port=0",
              "--remote-allow-origins=*", f"--user-data-dir={self.profile.name}",
