@@ -26,6 +26,8 @@ from pathlib import Path
 from flask import Flask, Response, g, request
 from flask_compress import Compress
 
+from dashboard.wall.pages import WALL_PATHS
+
 PLOTLY_PREFIX = "/_dash-component-suites/plotly/package_data/plotly"
 PLOTLY_URL = PLOTLY_PREFIX + ".min.js"  # the URL dash-renderer gives dcc.Graph (serve_locally)
 PLOTLY_GEO = Path(__file__).parent / "vendor" / "plotly-geo-4.1.1.min.js"
@@ -75,7 +77,7 @@ def _serve_plotly_geo():
 
 def is_wall_page(path: str) -> bool:
     """/wall, /wall/town/<code>, /wall/village/<code>: not the walls' streams and states."""
-    return path == "/wall" or path.startswith(("/wall/town/", "/wall/village/"))
+    return path == "/wall" or path.startswith(tuple(WALL_PATHS.values()))
 
 
 def _preload_plotly_on_walls(response):

@@ -277,6 +277,13 @@ def test_a_refresh_sends_only_the_colours():
     assert refreshed.zmax == geo.ANOMALY_MAX and json.dumps(refreshed.geojson) == geometry
 
 
+def test_a_maps_name_changes_with_its_boundaries():
+    area_map = make_map()
+    assert area_map.key == geo.geometry_key(1, area_map.geometry) and area_map.key.startswith("grid-map:1:")
+    assert geo.geometry_key(1, area_map.geometry.replace("1", "2")) != area_map.key
+    assert geo.geometry_key(2, area_map.geometry) != area_map.key
+
+
 def test_it_refuses_codes_where_area_ids_are_expected():
     area_map = make_map()
     with pytest.raises(TypeError):

@@ -135,24 +135,29 @@ def build_geometry(area: Area, tolerance: float) -> dict | None:
 def build_features(children: list[Area], budget: int = MAP_BUDGET) -> dict:
     """FeatureCollection of the children that have a boundary, doubling the simplification
     tolerance until it fits in `budget` bytes (or simplifying stops paying)."""
+    return fit_features(children, budget)[0]
+
+
+def fit_features(children: list[Area], budget: int = MAP_BUDGET) -> tuple[dict, str]:
+    """`build_features`, with the compact JSON its last size check encoded."""
     tolerance = 0.0
     while True:
         features = [{"type": "Feature", "id": area.code, "geometry": geometry}
                     for area in children
                     if (geometry := build_geometry(area, tolerance)) is not None]
         collection = {"type": "FeatureCollection", "features": features}
-        if json_size(collection) <= budget or tolerance >= LAST_TOLERANCE:
-            return collection
+        encoded = compact_json(collection)
+        if len(encoded.encode()) <= budget or tolerance >= LAST_TOLERANCE:
+            return collection, encoded
         tolerance = tolerance * 2 if tolerance else FIRST_TOLERANCE
 
 
 def build_children_map(area_id: int, children: list[Area], budget: int = MAP_BUDGET) -> Map:
     children = sorted(children, key=lambda area: area.code)
-    features = build_features(children, budget)
+    features, geometry = fit_features(children, budget)
     drawn = {feature["id"] for feature in features["features"]}
     children = [area for area in children if area.code in drawn]
     level = str(children[0].level) if children else ""
-    geometry = compact_json(features)
     return Map(area_id=area_id, level=level, geometry=geometry,
                key=geometry_key(area_id, geometry),
                ids=tuple(area.id for area in children),
