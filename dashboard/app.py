@@ -4,6 +4,7 @@ nothing is shared through module globals, so run it once per process (no --prelo
 from __future__ import annotations
 
 import gc
+import re
 from typing import Any
 
 import dash
@@ -44,6 +45,8 @@ DEFAULTS = {
     "LIVE_PUBLISH": "background",   # or "sync": see dashboard/api/publisher.py
     "LIVE_PUBLISH_DELAY": 0.03,     # background: seconds to gather commits into one relay pass
     "WALL_LANGUAGE": "zh",          # a wall's language unless its URL says ?lang=en
+    "WALL_REFRESH_AT": "04:00",     # each wall reloads itself daily from here (Shanghai); None: never
+    "WALL_REFRESH_SPREAD_MIN": 20,  # ... at a random minute of this many, per screen
     "WALL_SLOW_SECONDS": 15,        # map colours, categories and trend: checked this often
     "WALL_SSE_WINDOW": 0.15,        # notices within this many seconds go to a wall as one
     "WALL_SSE_HEARTBEAT": 2.0,      # a wall hears from its stream at least this often
@@ -147,9 +150,13 @@ def create_app(database_url: str | None = None, redis_url: str | None = None,
     return app
 
 
+REFRESH_AT = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+MAX_REFRESH_SPREAD_MIN = 120  # wall.js tries for two hours from a screen's minute
+
+
 def config_from_env() -> dict[str, Any]:
     """Settings for the entry points: LIVE_PUBLISH (sync or background), LIVE_PUBLISH_DELAY_MS,
-    WALL_LANGUAGE (zh or en)."""
+    WALL_LANGUAGE (zh or en), WALL_REFRESH_AT (HH:MM or off), WALL_REFRESH_SPREAD_MIN."""
     config: dict[str, Any] = {}
     if settings.env_str("LIVE_PUBLISH"):
         config["LIVE_PUBLISH"] = settings.env_str("LIVE_PUBLISH")
@@ -161,6 +168,18 @@ def config_from_env() -> dict[str, Any]:
         config["WALL_LANGUAGE"] = language
     if settings.env_str("LIVE_PUBLISH_DELAY_MS"):
         config["LIVE_PUBLISH_DELAY"] = settings.env_int("LIVE_PUBLISH_DELAY_MS", 30, minimum=0) / 1000
+    refresh = settings.env_str("WALL_REFRESH_AT")
+    if refresh is not None:
+        if refresh != "off" and not REFRESH_AT.fullmatch(refresh):
+            raise settings.SettingsError(f"WALL_REFRESH_AT must be a time HH:MM (Asia/Shanghai) or off, "
+                                         f"not {refresh!r}")
+        config["WALL_REFRESH_AT"] = None if refresh == "off" else refresh
+    if settings.env_str("WALL_REFRESH_SPREAD_MIN"):
+        spread = settings.env_int("WALL_REFRESH_SPREAD_MIN", 20, minimum=0)
+        if spread > MAX_REFRESH_SPREAD_MIN:
+            raise settings.SettingsError(f"WALL_REFRESH_SPREAD_MIN must be <= {MAX_REFRESH_SPREAD_MIN}, "
+                                         f"got {spread}")
+        config["WALL_REFRESH_SPREAD_MIN"] = spread
     return config
 
 

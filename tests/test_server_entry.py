@@ -5,9 +5,10 @@ import gc
 import weakref
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import select
 
-from dashboard.app import create_server, dispose
+from dashboard.app import config_from_env, create_server, dispose
 from dashboard.wall import geo
 from models.area import Area
 from tests.api_support import url_of
@@ -41,3 +42,35 @@ def test_a_worker_warms_its_walls_then_sets_its_start_up_aside_from_the_gc(
     finally:
         gc.unfreeze()
         dispose(SimpleNamespace(server=server))
+
+
+@pytest.mark.parametrize("refresh, spread, expected", [
+    (None, None, {}),
+    ("05:30", None, {"WALL_REFRESH_AT": "05:30"}),
+    ("off", "0", {"WALL_REFRESH_AT": None, "WALL_REFRESH_SPREAD_MIN": 0}),
+    ("00:00", "120", {"WALL_REFRESH_AT": "00:00", "WALL_REFRESH_SPREAD_MIN": 120}),
+])
+def test_the_walls_daily_refresh_is_set_from_the_environment(monkeypatch, refresh, spread, expected):
+    for name, value in (("WALL_REFRESH_AT", refresh), ("WALL_REFRESH_SPREAD_MIN", spread)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    found = config_from_env()
+    assert {k: v for k, v in found.items() if k.startswith("WALL_REFRESH")} == expected
+
+
+@pytest.mark.parametrize("name, value, says", [
+    ("WALL_REFRESH_AT", "4:00", "HH:MM"),
+    ("WALL_REFRESH_AT", "24:00", "HH:MM"),
+    ("WALL_REFRESH_AT", "never", "or off"),
+    ("WALL_REFRESH_SPREAD_MIN", "-1", ">= 0"),
+    ("WALL_REFRESH_SPREAD_MIN", "121", "<= 120"),
+    ("WALL_REFRESH_SPREAD_MIN", "ten", "integer"),
+])
+def test_a_bad_refresh_setting_stops_the_program_and_names_itself(monkeypatch, name, value, says):
+    from models.settings import SettingsError
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name) as raised:
+        config_from_env()
+    assert says in str(raised.value) and value in str(raised.value), str(raised.value)

@@ -270,6 +270,23 @@ def test_a_wall_carries_its_maps_boundaries_once_as_a_string_the_figure_names(ap
         assert '"coordinates"' not in encoded, "never as nested lists in the figure"
 
 
+def test_a_wall_says_when_it_refreshes_itself_and_says_nothing_when_told_never(api):
+    from dashboard.wall.pages import village_wall
+    path, build = "/wall/village/441900004002", lambda: village_wall(code="441900004002")
+    with logged_in_request(api, "city-operator-1", path):
+        root = find(build(), "wall-root")
+    assert (getattr(root, "data-refresh-at"), getattr(root, "data-refresh-spread")) == ("04:00", "20"), \
+        "the default: daily from 04:00 Shanghai, spread over 20 minutes"
+    api.server.config.update(WALL_REFRESH_AT="02:30", WALL_REFRESH_SPREAD_MIN=0)
+    with logged_in_request(api, "city-operator-1", path):
+        root = find(build(), "wall-root")
+    assert (getattr(root, "data-refresh-at"), getattr(root, "data-refresh-spread")) == ("02:30", "0")
+    api.server.config["WALL_REFRESH_AT"] = None
+    with logged_in_request(api, "city-operator-1", path):
+        root = find(build(), "wall-root")
+    assert not hasattr(root, "data-refresh-at") and not hasattr(root, "data-refresh-spread")
+
+
 def test_a_wall_for_an_unknown_area_says_so(api, client):
     from dashboard.wall.pages import town_wall
     with logged_in_request(api, "city-operator-1", "/wall/town/nope"):

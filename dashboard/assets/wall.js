@@ -27,6 +27,7 @@
      on first use; only the current wall's are kept). See dashboard/wall/geo.py for why.
    - Each change is also dispatched as a `gridwall:change` event on document (its summary),
      and each panels state as `gridwall:panels`, which benchmarks and tests may listen to.
+   - Once a day, at a quiet hour, a live wall reloads itself if its page answers (below).
    Nothing here accumulates: one stream, one timer, and the rows on screen. */
 (function () {
   "use strict";
@@ -309,6 +310,7 @@
       firstDrawn = { map: keys.count + "|1", trend: keys.trend + "|1" };
     }
     drawPanels(slow);
+    restoreMode();
   }
 
   // ------------------------------------------------------------------ the stream
@@ -393,6 +395,66 @@
       .then(function () { polling = false; });
   }
 
+  // ------------------------------------------------------------------ the nightly refresh
+
+  // Once a day, at a quiet hour, a live wall loads itself afresh: whatever the browser holds
+  // for it (V8 keeps compiling code for as long as a page runs; docs/wall.md) starts again
+  // from a fresh page. The hour is the page's data-refresh-at ("HH:MM", Asia/Shanghai; none:
+  // never), plus up to data-refresh-spread minutes chosen at random per screen, so that a
+  // centre's screens do not reload at the same moment. Before it reloads, the wall fetches
+  // its own page and state: an answer that is not them (a login that has lapsed, which would
+  // put a login form on the screen; a server restarting; Redis down) leaves the wall as it
+  // is, to try again every REFRESH_RETRY_MS within REFRESH_WINDOW_MS, then the next day.
+  // A map shown by anomaly comes back by anomaly (sessionStorage, read once in adopt).
+  var DAY_MS = 86400000, SHANGHAI_MS = 8 * 3600000;  // China keeps no daylight saving time
+  var REFRESH_RETRY_MS = 60000, REFRESH_WINDOW_MS = 2 * 3600000, MODE_KEY = "gridwall:map-mode";
+  var loadedAt = Date.now(), refreshJitter = Math.random(), refreshDue = null, refreshRetry = 0;
+  var refreshing = false;
+
+  // The first refresh hour after `after` (a page loaded inside the window waits for the
+  // next day's, so one refresh never leads to another), plus this screen's share of the spread.
+  function nextRefresh(after, r) {
+    var at = /^([01][0-9]|2[0-3]):([0-5][0-9])$/.exec(r.getAttribute("data-refresh-at") || "");
+    if (!at) { return 0; }
+    var spread = Math.max(0, Number(r.getAttribute("data-refresh-spread")) || 0) * 60000;
+    var start = Math.floor((after + SHANGHAI_MS) / DAY_MS) * DAY_MS - SHANGHAI_MS +
+      (Number(at[1]) * 60 + Number(at[2])) * 60000;
+    return (start > after ? start : start + DAY_MS) + Math.floor(refreshJitter * spread);
+  }
+
+  function refreshIfDue(r, now) {
+    if (refreshDue === null) { refreshDue = nextRefresh(loadedAt, r); }
+    if (!refreshDue || refreshing || now < refreshDue || now < refreshRetry) { return; }
+    if (now > refreshDue + REFRESH_WINDOW_MS) { refreshDue = nextRefresh(now, r); return; }
+    if (!live || !streamKey) { return; }  // down: the banner is up, and a reload would not help
+    refreshing = true;
+    var ask = function (url, type) {
+      return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+        var got = response.headers.get("Content-Type") || "";
+        if (!response.ok || response.redirected || got.indexOf(type) !== 0) { throw new Error(url); }
+      });
+    };
+    Promise.all([ask(location.href, "text/html"), ask("/wall/state/" + streamKey, "application/json")])
+      .then(function () {
+        if (mapMode() === "anomaly") { sessionStorage.setItem(MODE_KEY, "anomaly"); }
+        document.documentElement.dataset.refresh = "reloading";
+        location.reload();
+      })
+      .catch(function () {
+        document.documentElement.dataset.refresh = "declined";
+        refreshRetry = Date.now() + REFRESH_RETRY_MS;
+        refreshing = false;
+      });
+  }
+
+  function restoreMode() {  // after a refresh, the map mode the screen had
+    var mode = sessionStorage.getItem(MODE_KEY);
+    if (!mode) { return; }
+    sessionStorage.removeItem(MODE_KEY);
+    var input = document.querySelector('#wall-map-mode input[value="' + mode + '"]');
+    if (input && !input.checked) { input.click(); }
+  }
+
   // ------------------------------------------------------------------ the ticker
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -450,6 +512,7 @@
       updated.textContent = text.updated.replace("{n}", since);
     }
     tickRows(now, text);
+    refreshIfDue(r, now);
   }
 
   // Draw the page's first state the moment Dash puts the wall in the DOM, not a tick later.
@@ -463,7 +526,7 @@
   window.addEventListener("resize", drawGraphs);
 
   window.gridWall = { isLive: function () { return live; }, area: function () {
-    return streamKey && streamKey.split("?")[0]; } };
+    return streamKey && streamKey.split("?")[0]; }, refreshDue: function () { return refreshDue; } };
   setInterval(tick, TICK_MS);
   document.addEventListener("DOMContentLoaded", tick);
 })();

@@ -126,7 +126,15 @@ def build_wall(level: str, code: str | None, lang: str):
             id="wall-categories", className="cats", **{"data-empty": t("no_figure", lang)})],
             className="panel panel-cats"),
     ], id="wall-root", className=f"wall wall-{level}", lang="zh-CN" if lang == "zh" else "en",
-        **{"data-area": str(area.id), "data-lang": lang})
+        **{"data-area": str(area.id), "data-lang": lang, **refresh_attributes(current_app.config)})
+
+
+def refresh_attributes(config) -> dict[str, str]:
+    """When the wall reloads itself each day (assets/wall.js, "the nightly refresh")."""
+    if not config["WALL_REFRESH_AT"]:
+        return {}
+    return {"data-refresh-at": config["WALL_REFRESH_AT"],
+            "data-refresh-spread": str(config["WALL_REFRESH_SPREAD_MIN"])}
 
 
 def as_json(state: dict | None) -> str:

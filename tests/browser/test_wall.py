@@ -8,8 +8,9 @@ Every test logs in through the real login page first (walls are for logged-in st
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -301,3 +302,48 @@ def test_the_slow_panels_are_pushed_and_the_map_mode_switches_without_dash(make_
     page.click("#wall-map-mode label:has-text('异常度')")
     page.wait_for_function(f"{colour_bar} == '异常度'")
     assert not callbacks, f"{len(callbacks)} Dash callbacks while the wall was watched"
+
+
+def test_a_wall_refreshes_itself_daily_at_its_quiet_hour_only_when_its_page_answers(make_live_server, page):
+    """Once a day, within WALL_REFRESH_SPREAD_MIN minutes of WALL_REFRESH_AT (Shanghai), a
+    live wall reloads itself, keeping its map mode; but only after its page and state have
+    answered: with its login gone the wall stays as it is (a reload would show a login form)
+    and tries again a minute later. The browser's clock is the one thing set by hand."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    server = make_live_server(config={"WALL_REFRESH_AT": "04:00", "WALL_REFRESH_SPREAD_MIN": 20})
+    login(page, server, "city-operator-1", next_path="/")
+    page.clock.install(time=datetime(2026, 12, 8, 3, 50, tzinfo=shanghai))
+    open_wall(page, server, f"/wall/town/{TOWN}")
+    page.wait_for_function("window.gridWall.refreshDue()")  # set by the ticker's first round
+    due = datetime.fromtimestamp(page.evaluate("window.gridWall.refreshDue()") / 1000, shanghai)
+    assert datetime(2026, 12, 8, 4, 0, tzinfo=shanghai) <= due < datetime(2026, 12, 8, 4, 20, tzinfo=shanghai)
+    page.click("#wall-map-mode label:has-text('异常度')")
+    colour_bar = "document.querySelector('#wall-map .colorbar .cbtitle')?.textContent"
+    page.wait_for_function(f"{colour_bar} == '异常度'")
+    page.evaluate("window.stillTheSamePage = true")  # a reload forgets it
+
+    page.clock.fast_forward("35:00")  # 04:25: past this screen's minute
+    page.wait_for_function("window.stillTheSamePage === undefined", timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector("#wall-root")
+    page.wait_for_function("window.gridWall && window.gridWall.isLive()", timeout=LIVE_TIMEOUT_MS)
+    assert urlsplit(page.url).path == f"/wall/town/{TOWN}"
+    page.wait_for_function(f"{colour_bar} == '异常度'", timeout=LIVE_TIMEOUT_MS)
+    assert page.is_checked("#wall-map-mode input[value='anomaly']"), "the map mode came back"
+    page.wait_for_function("window.gridWall.refreshDue()")
+    due = datetime.fromtimestamp(page.evaluate("window.gridWall.refreshDue()") / 1000, shanghai)
+    assert datetime(2026, 12, 9, 4, 0, tzinfo=shanghai) <= due < datetime(2026, 12, 9, 4, 20, tzinfo=shanghai), \
+        "a wall refreshed inside the window waits for the next day's"
+
+    cookies = page.context.cookies()
+    page.context.clear_cookies()  # the login is gone: the page would answer with a login form
+    page.evaluate("window.stillTheSamePage = true")
+    page.clock.fast_forward("24:00:00")
+    page.wait_for_function("document.documentElement.dataset.refresh == 'declined'", timeout=LIVE_TIMEOUT_MS)
+    assert page.evaluate("window.stillTheSamePage === true") and urlsplit(page.url).path == f"/wall/town/{TOWN}"
+    assert page.is_visible("#wall-root")
+
+    page.context.add_cookies(cookies)  # logged in again: the next try reloads
+    page.clock.fast_forward("01:01")
+    page.wait_for_function("window.stillTheSamePage === undefined", timeout=LIVE_TIMEOUT_MS)
+    page.wait_for_selector("#wall-root")
+    assert urlsplit(page.url).path == f"/wall/town/{TOWN}"
