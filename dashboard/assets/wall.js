@@ -407,7 +407,8 @@
   // is, to try again every REFRESH_RETRY_MS within REFRESH_WINDOW_MS, then the next day.
   // A map shown by anomaly comes back by anomaly (sessionStorage, read once in adopt).
   var DAY_MS = 86400000, SHANGHAI_MS = 8 * 3600000;  // China keeps no daylight saving time
-  var REFRESH_RETRY_MS = 60000, REFRESH_WINDOW_MS = 2 * 3600000, MODE_KEY = "gridwall:map-mode";
+  var REFRESH_RETRY_MS = 60000, REFRESH_WINDOW_MS = 2 * 3600000, REFRESH_ASK_MS = 15000;
+  var MODE_KEY = "gridwall:map-mode";
   var loadedAt = Date.now(), refreshJitter = Math.random(), refreshDue = null, refreshRetry = 0;
   var refreshing = false;
 
@@ -429,14 +430,16 @@
     if (!live || !streamKey) { return; }  // down: the banner is up, and a reload would not help
     refreshing = true;
     var ask = function (url, type) {
-      return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      return fetch(url, { credentials: "same-origin", cache: "no-store",  // a hung answer is a no
+                          signal: AbortSignal.timeout(REFRESH_ASK_MS) }).then(function (response) {
         var got = response.headers.get("Content-Type") || "";
         if (!response.ok || response.redirected || got.indexOf(type) !== 0) { throw new Error(url); }
       });
     };
     Promise.all([ask(location.href, "text/html"), ask("/wall/state/" + streamKey, "application/json")])
       .then(function () {
-        if (mapMode() === "anomaly") { sessionStorage.setItem(MODE_KEY, "anomaly"); }
+        try { if (mapMode() === "anomaly") { sessionStorage.setItem(MODE_KEY, "anomaly"); } }
+        catch (e) { /* no storage: the map comes back by count */ }
         document.documentElement.dataset.refresh = "reloading";
         location.reload();
       })
@@ -448,10 +451,10 @@
   }
 
   function restoreMode() {  // after a refresh, the map mode the screen had
-    var mode = sessionStorage.getItem(MODE_KEY);
-    if (!mode) { return; }
-    sessionStorage.removeItem(MODE_KEY);
-    var input = document.querySelector('#wall-map-mode input[value="' + mode + '"]');
+    var mode = null;
+    try { mode = sessionStorage.getItem(MODE_KEY); sessionStorage.removeItem(MODE_KEY); } catch (e) { return; }
+    if (mode !== "anomaly") { return; }
+    var input = document.querySelector('#wall-map-mode input[value="anomaly"]');
     if (input && !input.checked) { input.click(); }
   }
 
