@@ -139,15 +139,29 @@ class KioskBrowser:
         self.profile.cleanup()
 
 
+# V8's code objects worth counting: a function (its SharedFunctionInfo), its bytecode, and
+# machine code (baseline or optimised). More functions means script compiled anew (eval, new
+# Function, a script added); the same functions with more machine code means the JIT
+# optimising more of them, which the page's functions bound.
+CODE_KINDS = {"system / SharedFunctionInfo": "functions", "system / BytecodeArray": "bytecode arrays",
+              "system / InstructionStream": "machine code objects"}
+
+
 def sum_by_type(snapshot: dict) -> dict[str, int]:
-    """Self sizes of a V8 heap snapshot's nodes, by node type."""
+    """Self sizes of a V8 heap snapshot's nodes, by node type, and the counts of CODE_KINDS
+    (keyed "count: <kind>")."""
     meta = snapshot["snapshot"]["meta"]
-    fields, types = meta["node_fields"], meta["node_types"][0]
+    fields, types, strings = meta["node_fields"], meta["node_types"][0], snapshot["strings"]
     width, kind, size = len(fields), fields.index("type"), fields.index("self_size")
+    named = fields.index("name")
     nodes, totals = snapshot["nodes"], {}
+    code = types.index("code")
     for at in range(0, len(nodes), width):
         name = types[nodes[at + kind]]
         totals[name] = totals.get(name, 0) + nodes[at + size]
+        if nodes[at + kind] == code and strings[nodes[at + named]] in CODE_KINDS:
+            key = "count: " + CODE_KINDS[strings[nodes[at + named]]]
+            totals[key] = totals.get(key, 0) + 1
     return totals
 
 

@@ -113,15 +113,20 @@ def report_by_type(first: dict[str, int], last: dict[str, int], at: float) -> No
     one at the end. "code" is V8's compiled functions (its JIT replacing them as it
     re-optimises); "native" is Blink's objects (the DOM), outside the JS heap; the rest is
     what the page's script holds."""
+    counts = sorted(name for name in set(first) | set(last) if name.startswith("count: "))
     print(f"  heap snapshots by node type, after the warm-up -> at {at / 60:.0f} min (MiB):")
-    for name in sorted(set(first) | set(last), key=lambda n: -last.get(n, 0)):
+    for name in sorted(set(first) | set(last) - set(counts), key=lambda n: -last.get(n, 0)):
         a, b = first.get(name, 0) / 2**20, last.get(name, 0) / 2**20
         if max(a, b) >= 0.01:
             print(f"    {name:<20} {a:7.2f} -> {b:7.2f}  ({b - a:+.2f})")
 
+    for name in counts:  # the same functions with more machine code: the JIT, not new script
+        print(f"    {name[len('count: '):]:<20} {first.get(name, 0):7d} -> {last.get(name, 0):7d}")
+
     def part(sizes: dict[str, int], which) -> int:
         return sum(size for name, size in sizes.items() if which(name))
-    for label, which in (("the page's data (all but code and native)", lambda n: n not in ("code", "native")),
+    for label, which in (("the page's data (all but code and native)",
+                          lambda n: n not in ("code", "native") and not n.startswith("count: ")),
                          ("compiled code", lambda n: n == "code")):
         a, b = part(first, which), part(last, which)
         print(figure(f"{label}, growth", (b - a) / a * 100 if a else float("nan"), "%",
