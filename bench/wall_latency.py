@@ -25,7 +25,8 @@ Live updates come on the stream, each with the wall's new state: their rate (the
 coalesces notices for WALL_SSE_WINDOW = 0.15 s, so at 50 reports/s at most ~6-7 a second,
 not 50) and the server time to read and build each state (its `ms`) are reported as "server
 time per live update". The slow panels (map colours, categories, trend) come on the stream
-as well, checked every 15 s: "server time per slow-panel update". Every POST
+as well: "server time per slow-panel update". A deployment checks for them every 60 s
+(WALL_SLOW_SECONDS); this bench sets 15 s to time four times as many builds. Every POST
 /_dash-update-component the page sends during the probes is counted (a watched wall should
 send none); then, still under the load, 30 drill-down callbacks (the one Dash callback
 left) are sent from the page and timed by their Server-Timing (`app;dur=`, the server's
@@ -99,7 +100,8 @@ def main() -> None:
     args = parser.parse_args()
     print("bench/wall_latency.py —", describe_machine(), flush=True)
     results: dict[str, list] = {}
-    with tempfile.TemporaryDirectory(prefix="grid-wall-latency-") as folder, WallSystem(Path(folder)) as system:
+    with tempfile.TemporaryDirectory(prefix="grid-wall-latency-") as folder, WallSystem(
+            Path(folder), extra_env={"WALL_SLOW_SECONDS": "15"}) as system:
         print(f"  system up on {system.url}: gunicorn -w 2 --threads 16, workers up; "
               f"background {args.rate:g} reports/s", flush=True)
         grids, items, town = system.grids(), system.items(), system.wall_codes()["town"]

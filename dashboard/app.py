@@ -47,7 +47,7 @@ DEFAULTS = {
     "WALL_LANGUAGE": "zh",          # a wall's language unless its URL says ?lang=en
     "WALL_REFRESH_AT": "04:00",     # each wall reloads itself daily from here (Shanghai); None: never
     "WALL_REFRESH_SPREAD_MIN": 20,  # ... at a random minute of this many, per screen
-    "WALL_SLOW_SECONDS": 15,        # map colours, categories and trend: checked this often
+    "WALL_SLOW_SECONDS": 60,        # map colours, categories and trend: checked this often (docs/wall.md)
     "WALL_SSE_WINDOW": 0.15,        # notices within this many seconds go to a wall as one
     "WALL_SSE_HEARTBEAT": 2.0,      # a wall hears from its stream at least this often
 }
@@ -156,7 +156,8 @@ MAX_REFRESH_SPREAD_MIN = 120  # wall.js tries for two hours from a screen's minu
 
 def config_from_env() -> dict[str, Any]:
     """Settings for the entry points: LIVE_PUBLISH (sync or background), LIVE_PUBLISH_DELAY_MS,
-    WALL_LANGUAGE (zh or en), WALL_REFRESH_AT (HH:MM or off), WALL_REFRESH_SPREAD_MIN."""
+    WALL_LANGUAGE (zh or en), WALL_SLOW_SECONDS, WALL_REFRESH_AT (HH:MM or off),
+    WALL_REFRESH_SPREAD_MIN."""
     config: dict[str, Any] = {}
     if settings.env_str("LIVE_PUBLISH"):
         config["LIVE_PUBLISH"] = settings.env_str("LIVE_PUBLISH")
@@ -168,6 +169,8 @@ def config_from_env() -> dict[str, Any]:
         config["WALL_LANGUAGE"] = language
     if settings.env_str("LIVE_PUBLISH_DELAY_MS"):
         config["LIVE_PUBLISH_DELAY"] = settings.env_int("LIVE_PUBLISH_DELAY_MS", 30, minimum=0) / 1000
+    if settings.env_str("WALL_SLOW_SECONDS"):
+        config["WALL_SLOW_SECONDS"] = settings.env_int("WALL_SLOW_SECONDS", 60, minimum=1)
     refresh = settings.env_str("WALL_REFRESH_AT")
     if refresh is not None:
         if refresh != "off" and not REFRESH_AT.fullmatch(refresh):

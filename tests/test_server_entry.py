@@ -67,10 +67,18 @@ def test_the_walls_daily_refresh_is_set_from_the_environment(monkeypatch, refres
     ("WALL_REFRESH_SPREAD_MIN", "-1", ">= 0"),
     ("WALL_REFRESH_SPREAD_MIN", "121", "<= 120"),
     ("WALL_REFRESH_SPREAD_MIN", "ten", "integer"),
+    ("WALL_SLOW_SECONDS", "0", ">= 1"),
 ])
-def test_a_bad_refresh_setting_stops_the_program_and_names_itself(monkeypatch, name, value, says):
+def test_a_bad_wall_setting_stops_the_program_and_names_itself(monkeypatch, name, value, says):
     from models.settings import SettingsError
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name) as raised:
         config_from_env()
     assert says in str(raised.value) and value in str(raised.value), str(raised.value)
+
+
+def test_how_often_a_wall_checks_its_slow_panels_is_set_from_the_environment(monkeypatch):
+    monkeypatch.delenv("WALL_SLOW_SECONDS", raising=False)
+    assert "WALL_SLOW_SECONDS" not in config_from_env(), "unset: the default (60) applies"
+    monkeypatch.setenv("WALL_SLOW_SECONDS", "15")
+    assert config_from_env()["WALL_SLOW_SECONDS"] == 15
