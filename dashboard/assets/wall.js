@@ -398,7 +398,7 @@
   // ------------------------------------------------------------------ the nightly refresh
 
   // Once a day, at a quiet hour, a live wall loads itself afresh: whatever the browser holds
-  // for it (V8 optimises more of plotly.js at each redraw of the map; docs/wall.md) starts again
+  // for it (V8 optimises more code at each redraw of the slow panels; docs/wall.md) starts again
   // from a fresh page. The hour is the page's data-refresh-at ("HH:MM", Asia/Shanghai; none:
   // never), plus up to data-refresh-spread minutes chosen at random per screen, so that a
   // centre's screens do not reload at the same moment. Before it reloads, the wall fetches
