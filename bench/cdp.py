@@ -16,6 +16,7 @@ import re
 import subprocess
 import tempfile
 import time
+from typing import NamedTuple
 
 import websocket
 
@@ -106,10 +107,11 @@ class KioskBrowser:
         self.page.send("HeapProfiler.collectGarbage")
         return {m["name"]: m["value"] for m in self.page.send("Performance.getMetrics")["metrics"]}
 
-    def heap_by_type(self) -> dict[str, int]:
+    def heap_by_type(self) -> HeapBreakdown:
         """A heap snapshot (after a full collection), summed by V8 node type: bytes of "code"
         (compiled functions: V8's, not the page's data), "object", "array", "string",
-        "closure", and so on. Takes a few seconds and stops the page meanwhile."""
+        "closure", and so on, and the counts of CODE_KINDS. Takes a few seconds and stops the
+        page meanwhile."""
         chunks: list[str] = []
 
         def keep(message: dict) -> None:
@@ -147,22 +149,24 @@ CODE_KINDS = {"system / SharedFunctionInfo": "functions", "system / BytecodeArra
               "system / InstructionStream": "machine code objects"}
 
 
-def sum_by_type(snapshot: dict) -> dict[str, int]:
-    """Self sizes of a V8 heap snapshot's nodes, by node type, and the counts of CODE_KINDS
-    (keyed "count: <kind>")."""
+class HeapBreakdown(NamedTuple):
+    sizes: dict[str, int]        # self sizes by V8 node type
+    code_counts: dict[str, int]  # how many of each CODE_KINDS
+
+
+def sum_by_type(snapshot: dict) -> HeapBreakdown:
+    """Self sizes of a V8 heap snapshot's nodes, by node type, and the counts of CODE_KINDS."""
     meta = snapshot["snapshot"]["meta"]
     fields, types, strings = meta["node_fields"], meta["node_types"][0], snapshot["strings"]
     width, kind, size = len(fields), fields.index("type"), fields.index("self_size")
-    named = fields.index("name")
-    nodes, totals = snapshot["nodes"], {}
-    code = types.index("code")
+    named, code = fields.index("name"), types.index("code")
+    nodes, sizes, counts = snapshot["nodes"], {}, dict.fromkeys(CODE_KINDS.values(), 0)
     for at in range(0, len(nodes), width):
         name = types[nodes[at + kind]]
-        totals[name] = totals.get(name, 0) + nodes[at + size]
-        if nodes[at + kind] == code and strings[nodes[at + named]] in CODE_KINDS:
-            key = "count: " + CODE_KINDS[strings[nodes[at + named]]]
-            totals[key] = totals.get(key, 0) + 1
-    return totals
+        sizes[name] = sizes.get(name, 0) + nodes[at + size]
+        if nodes[at + kind] == code and (counted := CODE_KINDS.get(strings[nodes[at + named]])):
+            counts[counted] += 1
+    return HeapBreakdown(sizes, counts)
 
 
 def read_login_cookies(storage_state: dict | None) -> list[dict]:

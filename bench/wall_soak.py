@@ -38,7 +38,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from bench.cdp import KioskBrowser, read_login_cookies
+from bench.cdp import HeapBreakdown, KioskBrowser, read_login_cookies
 from bench.common import describe_machine, figure
 from bench.wall_probe import ReportLoad, launch_browser, median, new_screen, open_wall
 from bench.wall_system import WallSystem, read_rss_kib
@@ -99,7 +99,7 @@ def soak_kiosk(args, system: WallSystem, load: ReportLoad, state: dict | None):
             if args.snapshots and at >= args.warmup - 1 and "first" not in snapshots:
                 snapshots["first"] = kiosk.heap_by_type()
             return build_sample(at, metrics, kiosk.page.evaluate(f"({LEAD})()"), system)
-        snapshots: dict[str, dict] = {}
+        snapshots: dict[str, HeapBreakdown] = {}
         samples, leads = keep_sampling(args, load, sample, STOP.wait)
         if args.snapshots and "first" in snapshots:
             report_by_type(snapshots["first"], kiosk.heap_by_type(), samples[-1]["t"])
@@ -108,27 +108,24 @@ def soak_kiosk(args, system: WallSystem, load: ReportLoad, state: dict | None):
         kiosk.close()
 
 
-def report_by_type(first: dict[str, int], last: dict[str, int], at: float) -> None:
+def report_by_type(first: HeapBreakdown, last: HeapBreakdown, at: float) -> None:
     """Where the heap grew, by V8 node type, between the snapshot after the warm-up and the
     one at the end. "code" is V8's compiled functions (its JIT replacing them as it
     re-optimises); "native" is Blink's objects (the DOM), outside the JS heap; the rest is
     what the page's script holds."""
-    counts = sorted(name for name in set(first) | set(last) if name.startswith("count: "))
     print(f"  heap snapshots by node type, after the warm-up -> at {at / 60:.0f} min (MiB):")
-    for name in sorted(set(first) | set(last) - set(counts), key=lambda n: -last.get(n, 0)):
-        a, b = first.get(name, 0) / 2**20, last.get(name, 0) / 2**20
+    for name in sorted(set(first.sizes) | set(last.sizes), key=lambda n: -last.sizes.get(n, 0)):
+        a, b = first.sizes.get(name, 0) / 2**20, last.sizes.get(name, 0) / 2**20
         if max(a, b) >= 0.01:
             print(f"    {name:<20} {a:7.2f} -> {b:7.2f}  ({b - a:+.2f})")
-
-    for name in counts:  # the same functions with more machine code: the JIT, not new script
-        print(f"    {name[len('count: '):]:<20} {first.get(name, 0):7d} -> {last.get(name, 0):7d}")
+    for name, count in last.code_counts.items():  # the same functions with more machine code: the JIT
+        print(f"    {name:<20} {first.code_counts[name]:7d} -> {count:7d}")
 
     def part(sizes: dict[str, int], which) -> int:
         return sum(size for name, size in sizes.items() if which(name))
-    for label, which in (("the page's data (all but code and native)",
-                          lambda n: n not in ("code", "native") and not n.startswith("count: ")),
+    for label, which in (("the page's data (all but code and native)", lambda n: n not in ("code", "native")),
                          ("compiled code", lambda n: n == "code")):
-        a, b = part(first, which), part(last, which)
+        a, b = part(first.sizes, which), part(last.sizes, which)
         print(figure(f"{label}, growth", (b - a) / a * 100 if a else float("nan"), "%",
                      f"reported ({a / 2**20:.2f} -> {b / 2**20:.2f} MiB)"))
 
