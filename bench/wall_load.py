@@ -11,7 +11,7 @@ adds reports/s through the API). Each load is a new browser context (empty cache
 connections). "Fully drawn" is the first moment, on the page's clock (performance.now(),
 0 = navigation start), at which a MutationObserver (installed before any page script) sees
 all three: the map's choropleth paths (`#wall-map .choroplethlayer path`), the trend drawn
-(`#wall-trend .scatterlayer .js-line`, or its "no figures yet" note) and the feed
+(`#wall-trend` with its columns, or its "no figures yet" note) and the feed
 (`#wall-feed-list` with children). Page weight is the sum of the DevTools protocol's
 Network.loadingFinished encodedDataLength (bytes on the wire, headers included, after
 gzip/brotli) of every request finished 1 s after fully drawn; the wall's event stream never
@@ -45,8 +45,7 @@ from bench.wall_system import WallSystem
 DRAWN = """(() => {
   const drawn = () =>
     document.querySelector('#wall-map .choroplethlayer path') &&
-    (document.querySelector('#wall-trend .scatterlayer .js-line') ||
-     document.querySelector('#wall-trend .annotation')) &&
+    document.querySelector('#wall-trend > *') &&
     document.querySelector('#wall-feed-list > *');
   const watch = () => {
     const observer = new MutationObserver(() => {

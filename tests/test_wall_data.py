@@ -342,36 +342,45 @@ def test_a_walls_panels_state_holds_both_map_modes_the_trend_and_the_categories(
         (fire.name_zh, "1,200", 80.0, 20.0), (dispute.name_zh, "600", 40.0, 100.0)]
     assert zh["categories"][1]["title"] == "上周同期: 1,500"
     assert en["categories"][0]["name"] == (fire.name_en or fire.name_zh)
-    assert go.Figure(zh["trend"]).data[1].name == "本周" and zh["at"] == figures["at"]
+    assert zh["at"] == figures["at"]
     assert again["sign"] == zh["sign"] != en["sign"], "the same panels, the same sign"
     assert later["sign"] != zh["sign"], "new figures, a new sign"
     json.dumps(zh)  # what the stream sends
 
 
-@pytest.mark.parametrize("figures", [None, {"trend": {
-    "hours": [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)], "this_week": list(range(24)),
-    "last_week": [5] * 24}}])
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_trend_is_a_figure_plotly_accepts_in_the_walls_language(figures, lang):
-    figure = go.Figure(panels.build_trend(figures, lang))  # validates every property
-    assert figure.layout.font.size == panels.BASE_FONT and figure.layout.margin.l == 8, \
-        "at scale 1: the browser scales it to its screen"
-    if figures is None:
-        assert not figure.data and figure.layout.annotations[0].text == ("暂无" if lang == "zh" else "n/a")
-        return
-    this_week = figure.data[1]
-    assert this_week.name == ("本周" if lang == "zh" else "This week") and this_week.line.width == 4
-    assert this_week.x[0] == ("08时" if lang == "zh" else "08:00"), "hours in Asia/Shanghai"
+def test_the_trend_is_a_column_per_hour_against_last_week_in_the_walls_language(lang):
+    hours = [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)]  # 08时 to 07时 in Shanghai
+    trend = panels.trend_view({"trend": {"hours": hours, "this_week": list(range(24)),
+                                         "last_week": [5] * 23 + [1234]}}, lang)
+    columns = trend["columns"]
+    assert [c["id"] for c in columns] == list(range(24)), "oldest first, one slot per hour"
+    assert trend["top"] == "1,500" and trend["mid"] == "750"  # 1,234 × 1.05 -> a round top
+    assert (columns[1]["bar"], columns[1]["last"]) == (0.1, 0.3)  # 1 and 5 of 1,500, in percent
+    assert columns[23]["last"] == 82.3 and columns[23]["bar"] == 1.5
+    labelled = [c["hour"] for c in columns if c["hour"]]
+    assert labelled == (["09时", "12时", "15时", "18时", "21时", "00时", "03时", "06时"] if lang == "zh"
+                        else ["09:00", "12:00", "15:00", "18:00", "21:00", "00:00", "03:00", "06:00"]), \
+        "every third hour, in Asia/Shanghai"
+    assert columns[0]["title"] == ("08时 本周: 0 · 上周同期: 5" if lang == "zh"
+                                   else "08:00 This week: 0 · Last week: 5")
+
+
+def test_the_trend_has_no_columns_before_the_first_figures():
+    assert panels.trend_view(None, "zh") == {"top": "", "mid": "", "columns": []}
+    assert panels.trend_view({"trend": {"hours": [], "this_week": [], "last_week": []}}, "en")["columns"] == []
 
 
 def test_the_trend_axis_ends_on_a_round_number_and_holds_while_the_day_creeps_up():
     hours = [f"2026-11-23T{h:02d}:00:00+00:00" for h in range(24)]
 
-    def top(peak: int) -> float:
+    def top(peak: int) -> str:
         trend = {"hours": hours, "this_week": [0] * 23 + [peak], "last_week": [40] * 24}
-        yaxis = go.Figure(panels.build_trend({"trend": trend}, "zh")).layout.yaxis
-        assert yaxis.autorange is False and yaxis.range[0] == 0
-        return yaxis.range[1]
+        view = panels.trend_view({"trend": trend}, "zh")
+        assert view["columns"][0]["last"] == round(100 * 40 / float(view["top"]), 1)
+        return view["top"]
 
-    assert {top(peak) for peak in range(50, 57)} == {60}  # 56 × 1.05 = 58.8: still 60
-    assert top(58) == 80 and top(10) == 50  # above 60 it steps up; last week's 40 keeps 50
+    assert {top(peak) for peak in range(50, 57)} == {"60"}  # 56 × 1.05 = 58.8: still 60
+    assert top(58) == "80" and top(10) == "50"  # above 60 it steps up; last week's 40 keeps 50
+    assert panels.trend_view({"trend": {"hours": hours, "this_week": [0] * 24, "last_week": [0] * 24}},
+                             "zh")["mid"] == "7.5", "an empty day still has an axis: 10 × 1.05 -> 15"

@@ -6,9 +6,9 @@
      numbers, the deadline board and the feed (dashboard/wall/view.py formats every word).
      No Dash callback is involved, so dash-renderer does no work per change.
    - The slow panels come the same way (data-panels, then `panels` events when they change;
-     dashboard/wall/panels.py): the category breakdown is drawn here, and the map and trend,
-     which dcc.Graph drew at load, are restyled with Plotly.react on their own plot divs.
-     The map holds both modes' colours; its switch is applied here. Fonts, margins and lines
+     dashboard/wall/panels.py): the category breakdown and the trend's columns are drawn
+     here, and the map, which dcc.Graph drew at load, is restyled with Plotly.react on its
+     own plot div. The map holds both modes' colours; its switch is applied here. Its fonts
      are scaled to the screen (1 at 1920 wide, 2 at 3840) as the CSS scales the rest.
    - A state never replaces a newer one (its `seq`, the relay's cursor, is compared).
    - Rows are kept by incident id: a row that stays keeps its element (its flash and the
@@ -34,7 +34,7 @@
   var STALE_MS = 4500, POLL_MS = 5000, PANELS_POLL_MS = 15000, TICK_MS = 1000, REOPEN_MS = 5000;
   var source = null, streamKey = null, lastHeard = 0, lastLive = 0, live = false, lastPoll = 0;
   var lastOpen = 0, shownSeq = -1, adoptedState = null, polling = false, lastPanelsPoll = 0;
-  var panels = null, firstDrawn = {};  // the newest panels state; what dcc.Graph drew at load
+  var panels = null, firstDrawn = null;  // the newest panels state; what dcc.Graph drew at load
 
   function root() { return document.getElementById("wall-root"); }
 
@@ -190,6 +190,33 @@
     setText(row.children[2], c.count);
   }
 
+  function makeTrendColumn() {
+    var column = el("div", "trend-col"), track = el("div", "trend-track");
+    track.appendChild(el("div", "trend-bar"));
+    track.appendChild(el("div", "trend-last"));
+    column.appendChild(track);
+    column.appendChild(el("div", "trend-hour"));
+    return column;
+  }
+
+  function fillTrendColumn(column, c) {
+    var track = column.children[0];
+    track.children[0].style.height = c.bar + "%";
+    track.children[1].style.bottom = c.last + "%";
+    track.title = c.title;
+    setText(column.children[1], c.hour);
+  }
+
+  function drawTrend(trend) {  // columns keyed by their slot (0: 24 hours ago), kept as the hours move
+    var box = document.getElementById("wall-trend"), axis = document.querySelector(".trend-axis");
+    if (!box) { return; }
+    drawRows(box, (trend && trend.columns) || [], makeTrendColumn, fillTrendColumn, "data-slot");
+    if (axis) {
+      setText(axis.children[0], (trend && trend.top) || "");
+      setText(axis.children[1], (trend && trend.mid) || "");
+    }
+  }
+
   // ------------------------------------------------------------------ the slow panels
 
   function screenScale() { return Math.max(1, window.innerWidth / 1920); }
@@ -217,55 +244,35 @@
     return { data: [trace], layout: layout };
   }
 
-  function trendFigure(figure, s) {  // the server's figure is at scale 1
-    var layout = Object.assign({}, figure.layout), margin = {};
-    layout.font = Object.assign({}, layout.font, { size: scaled(layout.font.size, s) });
-    for (var side in layout.margin) { margin[side] = scaled(layout.margin[side], s); }
-    layout.margin = margin;
-    var data = figure.data.map(function (trace) {
-      if (!trace.line) { return trace; }
-      return Object.assign({}, trace, { line: Object.assign({}, trace.line, { width: scaled(trace.line.width, s) }) });
-    });
-    return { data: data, layout: layout };
-  }
-
-  // Restyle the map and trend when what they should show differs from what they show. A
-  // plot div dcc.Graph has just drawn shows the page's own figure (firstDrawn).
+  // Restyle the map when what it should show differs from what it shows. A plot div
+  // dcc.Graph has just drawn shows the page's own figure (firstDrawn).
   function drawGraphs() {
     if (!panels) { return; }
-    var s = screenScale(), mode = mapMode(), gd = plotOf("wall-map"), td = plotOf("wall-trend");
+    var s = screenScale(), mode = mapMode(), gd = plotOf("wall-map");
     if (gd && panels.map && panels.map[mode]) {
       var mapKey = panels.keys[mode] + "|" + s;
-      if (gd.__shown === undefined) { gd.__shown = firstDrawn.map; }
+      if (gd.__shown === undefined) { gd.__shown = firstDrawn; }
       if (gd.__shown !== mapKey) {
         var m = mapFigure(gd, panels.map[mode], s);
         window.Plotly.react(gd, m.data, m.layout);
         gd.__shown = mapKey;
       }
     }
-    if (td && panels.trend) {
-      var trendKey = panels.keys.trend + "|" + s;
-      if (td.__shown === undefined) { td.__shown = firstDrawn.trend; }
-      if (td.__shown !== trendKey) {
-        var t = trendFigure(panels.trend, s);
-        window.Plotly.react(td, t.data, t.layout);
-        td.__shown = trendKey;
-      }
-    }
   }
 
-  function keysOf(state) {  // what each graph shows, to compare with what it should show
-    var keys = { trend: JSON.stringify(state.trend) };
+  function keysOf(state) {  // what the map shows in each mode, to compare with what it should show
+    var keys = {};
     for (var mode in state.map) { keys[mode] = JSON.stringify(state.map[mode]); }
     return keys;
   }
 
-  // A panels state; none (the page was rendered while Redis was down) leaves the graphs as
-  // the page drew them and says the categories have no figures yet.
+  // A panels state; none (the page was rendered while Redis was down) leaves the map as the
+  // page drew it and says the categories and the trend have no figures yet.
   function drawPanels(state) {
     var box = document.getElementById("wall-categories");
-    if (box && (state || !panels)) {
-      drawRows(box, (state && state.categories) || [], makeCategoryRow, fillCategoryRow, "data-category");
+    if (state || !panels) {
+      if (box) { drawRows(box, (state && state.categories) || [], makeCategoryRow, fillCategoryRow, "data-category"); }
+      drawTrend(state && state.trend);
     }
     if (!state) { return; }
     state.keys = keysOf(state);
@@ -304,11 +311,7 @@
     if (r && wallKey(r) !== streamKey) { open(r); }
     draw(state, true);
     panels = null;
-    firstDrawn = {};
-    if (slow) {
-      var keys = keysOf(slow);
-      firstDrawn = { map: keys.count + "|1", trend: keys.trend + "|1" };
-    }
+    firstDrawn = slow ? keysOf(slow).count + "|1" : null;
     drawPanels(slow);
     restoreMode();
   }

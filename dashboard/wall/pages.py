@@ -7,9 +7,10 @@ boundaries, encoded once per process, which the map's figure names: dashboard/wa
 - the live state (`dashboard.wall.view`: headline numbers, deadline board, feed), with
   every coalesced change;
 - the panels state (`dashboard.wall.panels`: map colours for both modes, category
-  breakdown, trend), when it changed, checked every WALL_SLOW_SECONDS. The map and trend
-  are drawn at load from the same state; the browser then only restyles them, and the
-  map's mode switch is applied in the browser from the state it holds.
+  breakdown, trend), when it changed, checked every WALL_SLOW_SECONDS. The map is drawn at
+  load from the same state; the browser then only restyles it, and the map's mode switch
+  is applied in the browser from the state it holds. The trend and the categories are
+  plain elements wall.js draws.
 So no Dash callback runs while a wall is watched. One remains, for a person at the screen:
 `drill_down`, a click on a child area opens its wall.
 
@@ -31,7 +32,7 @@ from flask import current_app
 
 from dashboard.api.context import get_services
 from dashboard.auth.access import covers_area, get_actor_for, require_page
-from dashboard.wall import data, panels, view
+from dashboard.wall import data, view
 from dashboard.wall.geo import MAP_CONFIG, build_map_figure, load_children_map, map_style
 from dashboard.wall.i18n import name_of, pick_language, t
 from dashboard.wall.names import CHILD_LEVEL, Names
@@ -42,7 +43,6 @@ from models.types import utcnow
 log = logging.getLogger(__name__)
 
 WALL_PATHS = {AreaLevel.TOWN: "/wall/town/", AreaLevel.VILLAGE: "/wall/village/"}
-GRAPH_CONFIG = {"displayModeBar": False, "staticPlot": False, "responsive": True}
 REDIS_DOWN = (redis_lib.ConnectionError, redis_lib.TimeoutError)
 
 
@@ -119,9 +119,12 @@ def build_wall(level: str, code: str | None, lang: str):
         html.Section([panel_title("feed", lang), html.Div(
             id="wall-feed-list", className="feed", **{"data-empty": t("feed.empty", lang)})],
             className="panel panel-feed"),
-        html.Section([panel_title("trend", lang), dcc.Graph(
-            id="wall-trend", figure=slow["trend"] if slow else panels.build_trend(None, lang),
-            config=GRAPH_CONFIG, className="graph")], className="panel panel-trend"),
+        html.Section([html.Div([panel_title("trend", lang), build_trend_legend(lang)], className="panel-head"),
+                      html.Div([html.Div([html.Span(className="trend-top"), html.Span(className="trend-mid")],
+                                         className="trend-axis"),
+                                html.Div(id="wall-trend", className="trend-cols",
+                                         **{"data-empty": t("no_figure", lang)})], className="trend")],
+                     className="panel panel-trend"),
         html.Section([panel_title("categories", lang), html.Div(
             id="wall-categories", className="cats", **{"data-empty": t("no_figure", lang)})],
             className="panel panel-cats"),
@@ -143,6 +146,13 @@ def as_json(state: dict | None) -> str:
 
 def panel_title(key: str, lang: str) -> html.H2:
     return html.H2(t(key, lang), className="panel-title")
+
+
+def build_trend_legend(lang: str) -> html.Div:
+    """The trend's key: this week's columns, last week's markers (assets/wall.css)."""
+    return html.Div([html.Span(className="swatch swatch-this"), html.Span(t("trend.this_week", lang)),
+                     html.Span(className="swatch swatch-last"), html.Span(t("trend.last_week", lang))],
+                    className="trend-legend")
 
 
 def city_wall(lang: str | None = None, **_):

@@ -9,8 +9,8 @@ A panels state holds:
 - `map`: for each mode ("count", "anomaly"), the choropleth trace's values and colour
   settings (`geo.map_style`), in the order of the map's children; the browser keeps
   the geometry it loaded with the page and applies the mode its switch shows;
-- `trend`: the trend as a plotly figure dict, at scale 1 (the browser scales fonts, margins
-  and lines to its screen);
+- `trend`: the last 24 hours, a column per hour with last week's marker, as percentages of
+  the axis, and the axis's labels;
 - `categories`: the breakdown's rows, each with its bar and last week's marker as a
   percentage of the panel, and its numbers formatted;
 - `at`: when the figures job computed the trend and categories (None before its first run).
@@ -29,13 +29,8 @@ from dashboard.wall.names import Names
 from models.sla import CITY_ZONE
 from workers.wall import read_wall_figures
 
-INK = "#e8eef7"
-MUTED = "#8fa3bf"
-GRID = "#24324a"
-THIS_WEEK = "#38bdf8"
-LAST_WEEK = "#64748b"
-BASE_FONT = 15  # px at 1920 wide; the browser multiplies it by the screen's scale
 TREND_FLOOR = 10  # the trend's axis reaches at least this many reports an hour
+LABEL_EVERY = 3  # the trend labels every third hour (24 labels would not fit a column each)
 CATEGORY_ROWS = 8
 
 
@@ -43,14 +38,6 @@ def local_time(iso: str | None, fmt: str = "%H:%M:%S") -> str:
     if not iso:
         return "—"
     return datetime.fromisoformat(iso).astimezone(CITY_ZONE).strftime(fmt)
-
-
-def build_layout(**extra) -> dict:
-    layout = {"paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
-              "font": {"color": INK, "size": BASE_FONT},
-              "margin": {"l": 8, "r": 8, "t": 6, "b": 6},
-              "dragmode": False, "hovermode": False, "showlegend": False, "uirevision": "wall"}
-    return {**layout, **extra}
 
 
 def categories_view(names: Names, figures: dict | None, lang: str, rows: int = CATEGORY_ROWS) -> list[dict]:
@@ -68,32 +55,37 @@ def categories_view(names: Names, figures: dict | None, lang: str, rows: int = C
             for e in entries]
 
 
-def build_trend(figures: dict | None, lang: str) -> dict:
-    """Reports per hour over the last 24 hours, against the same hours a week before.
+def trend_view(figures: dict | None, lang: str) -> dict:
+    """Reports per hour over the last 24 hours, against the same hours a week before: a
+    column per hour, oldest first, with last week's count as a marker on the same scale
+    (percentages of the axis), drawn by assets/wall.js like the category breakdown.
 
-    A plotly figure as a plain dict (plotly.js's own format), not a graph_objects.Figure:
-    building one validated every property, 25-30 ms on a quiet benchmark host and over
-    100 ms on a busy one. The tests validate it with plotly instead."""
-    trend = (figures or {}).get("trend") or {"hours": [], "this_week": [], "last_week": []}
-    hours = [local_time(h, "%H时" if lang == "zh" else "%H:00") for h in trend["hours"]]
-    if not hours:  # the minute job has not run yet: say so rather than draw empty axes
-        note = {"text": t("no_figure", lang), "showarrow": False, "font": {"color": MUTED}}
-        return {"data": [], "layout": build_layout(annotations=[note], xaxis={"visible": False},
-                                                   yaxis={"visible": False})}
-    data = [
-        {"type": "scatter", "x": hours, "y": trend["last_week"], "mode": "lines",
-         "name": t("trend.last_week", lang), "line": {"color": LAST_WEEK, "width": 3, "dash": "dot"}},
-        {"type": "scatter", "x": hours, "y": trend["this_week"], "mode": "lines",
-         "name": t("trend.this_week", lang), "line": {"color": THIS_WEEK, "width": 4},
-         "fill": "tozeroy", "fillcolor": "rgba(56,189,248,0.12)"},
-    ]
-    # A fixed range on a round top rather than autorange: the axis and its ticks stay put
-    # while today's line creeps up (the same reason as the map's legend, geo.nice_ceiling).
-    top = nice_ceiling(max([TREND_FLOOR, *trend["this_week"], *trend["last_week"]]) * 1.05)
-    return {"data": data, "layout": build_layout(
-        showlegend=True, legend={"orientation": "h", "x": 0, "y": 1.12, "font": {"color": MUTED}},
-        xaxis={"showgrid": False, "nticks": 8, "tickfont": {"color": MUTED}},
-        yaxis={"gridcolor": GRID, "range": [0, top], "autorange": False, "tickfont": {"color": MUTED}})}
+    The axis tops out at a round number rather than the day's peak, so the columns and the
+    scale stay put while the current hour creeps up (the same reason as the map's legend,
+    geo.nice_ceiling). An hour is labelled every LABEL_EVERY hours, in Asia/Shanghai. No
+    columns before the figures job's first run: the panel then says it has no figures yet.
+
+    Why not a plotly figure: each Plotly.react of one, once a minute, left V8 more machine
+    code, and an open wall's heap grew with it (docs/wall.md, "Memory over days"); these
+    columns are a few dozen elements whose styles change in place."""
+    trend = (figures or {}).get("trend") or {}
+    hours, this_week, last_week = trend.get("hours") or [], trend.get("this_week"), trend.get("last_week")
+    if not hours:
+        return {"top": "", "mid": "", "columns": []}
+    top = nice_ceiling(max([TREND_FLOOR, *this_week, *last_week]) * 1.05)
+    this_name, last_name = t("trend.this_week", lang), t("trend.last_week", lang)
+    columns = []
+    for slot, (hour, now, then) in enumerate(zip(hours, this_week, last_week)):
+        local = datetime.fromisoformat(hour).astimezone(CITY_ZONE)
+        label = local.strftime("%H时" if lang == "zh" else "%H:00")
+        columns.append({"id": slot, "hour": label if local.hour % LABEL_EVERY == 0 else "",
+                        "bar": round(100 * now / top, 1), "last": round(100 * then / top, 1),
+                        "title": f"{label} {this_name}: {now:,} · {last_name}: {then:,}"})
+    return {"top": axis_label(top), "mid": axis_label(top / 2), "columns": columns}
+
+
+def axis_label(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
 
 
 def read_panels(redis, session: Session, names: Names, area_id: int, lang: str,
@@ -106,7 +98,7 @@ def read_panels(redis, session: Session, names: Names, area_id: int, lang: str,
     figures = read_wall_figures(redis, area_id)
     panels = {"at": (figures or {}).get("at"),
               "map": {mode: map_style(values[mode], ids, mode, lang) for mode in MODES},
-              "trend": build_trend(figures, lang),
+              "trend": trend_view(figures, lang),
               "categories": categories_view(names, figures, lang)}
     return {**panels, "seq": 0, "sign": sign_of(panels)}
 

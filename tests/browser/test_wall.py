@@ -80,8 +80,7 @@ def test_the_wall_scales_to_4k_and_speaks_english_by_setting(live_server, page):
     size = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
     assert size == [3840, 2160], f"the 4K wall scrolls: {size}"
     big = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
-    fonts = "['#wall-map', '#wall-trend'].map(id => document.querySelector(id + ' .js-plotly-plot')?.layout?.font?.size)"
-    page.wait_for_function(f"JSON.stringify({fonts}) == '[40,30]'")  # the charts' 20 and 15 px, doubled
+    page.wait_for_function("document.querySelector('#wall-map .js-plotly-plot')?.layout?.font?.size == 40")  # 20 px doubled
     page.set_viewport_size({"width": 1920, "height": 1080})
     small = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.kpi-value')).fontSize)")
     assert abs(big / small - 2) < 0.01, f"numerals should double at 4K: {small}px -> {big}px"
@@ -295,8 +294,12 @@ def test_the_slow_panels_are_pushed_and_the_map_mode_switches_without_dash(make_
     page.wait_for_function(f"{village_value} >= {before + 3}", timeout=LIVE_TIMEOUT_MS)
     page.wait_for_selector("#wall-categories .cat-row[data-category]", timeout=LIVE_TIMEOUT_MS)
     assert page.inner_text("#wall-categories .cat-row .cat-count") != ""
-    page.wait_for_function("document.querySelector('#wall-trend .js-plotly-plot')?.data?.length == 2",
+    page.wait_for_function("document.querySelectorAll('#wall-trend .trend-col[data-slot]').length == 24",
                            timeout=LIVE_TIMEOUT_MS)
+    assert not page.query_selector("#wall-trend .empty")
+    assert page.inner_text(".trend-axis .trend-top") != "", "the axis says its top"
+    now_hour = page.evaluate("parseFloat(document.querySelector('#wall-trend .trend-col:last-child .trend-bar').style.height)")
+    assert now_hour > 0, "this hour's reports stand in the last column"
     colour_bar = "document.querySelector('#wall-map .colorbar .cbtitle').textContent"
     assert page.evaluate(colour_bar) == "近24小时上报"
     page.click("#wall-map-mode label:has-text('异常度')")
