@@ -7,9 +7,11 @@
      No Dash callback is involved, so dash-renderer does no work per change.
    - The slow panels come the same way (data-panels, then `panels` events when they change;
      dashboard/wall/panels.py): the category breakdown and the trend's columns are drawn
-     here, and the map, which dcc.Graph drew at load, is restyled with Plotly.react on its
-     own plot div. The map holds both modes' colours; its switch is applied here. Its fonts
-     are scaled to the screen (1 at 1920 wide, 2 at 3840) as the CSS scales the rest.
+     here. The map, which dcc.Graph drew at load, is recoloured when only its values change
+     and redrawn with Plotly.react on its own plot div when its legend, mode or screen size
+     does (each Plotly.react leaves V8 more code: docs/wall.md). The map holds both modes'
+     colours; its switch is applied here. Its fonts are scaled to the screen (1 at 1920 wide,
+     2 at 3840) as the CSS scales the rest.
    - A state never replaces a newer one (its `seq`, the relay's cursor, is compared).
    - Rows are kept by incident id: a row that stays keeps its element (its flash and the
      feed's arrival animation run once, not on every update); text goes in as text, never
@@ -34,7 +36,7 @@
   var STALE_MS = 4500, POLL_MS = 5000, PANELS_POLL_MS = 15000, TICK_MS = 1000, REOPEN_MS = 5000;
   var source = null, streamKey = null, lastHeard = 0, lastLive = 0, live = false, lastPoll = 0;
   var lastOpen = 0, shownSeq = -1, adoptedState = null, polling = false, lastPanelsPoll = 0;
-  var panels = null, firstDrawn = null;  // the newest panels state; what dcc.Graph drew at load
+  var panels = null, firstDrawn = {};  // the newest panels state; what dcc.Graph drew at load
 
   function root() { return document.getElementById("wall-root"); }
 
@@ -244,26 +246,55 @@
     return { data: [trace], layout: layout };
   }
 
-  // Restyle the map when what it should show differs from what it shows. A plot div
-  // dcc.Graph has just drawn shows the page's own figure (firstDrawn).
+  // Restyle the map when what it should show differs from what it shows (a plot div whose
+  // trace is not the one drawn here, dcc.Graph drew it: the page's own figure, firstDrawn;
+  // after a drill-down dcc.Graph redraws the same div for the new wall). When only its values
+  // changed (the same mode, legend and screen: the same `look`), the map is recoloured by
+  // plotly.js's own choropleth style function; anything else is a whole Plotly.react. Each
+  // Plotly.react left V8 more machine code, for hundreds of redraws, and an open wall's heap
+  // grew with it; a recolour runs a few small functions (docs/wall.md, "Memory over days").
   function drawGraphs() {
     if (!panels) { return; }
-    var s = screenScale(), mode = mapMode(), gd = plotOf("wall-map");
-    if (gd && panels.map && panels.map[mode]) {
-      var mapKey = panels.keys[mode] + "|" + s;
-      if (gd.__shown === undefined) { gd.__shown = firstDrawn; }
-      if (gd.__shown !== mapKey) {
-        var m = mapFigure(gd, panels.map[mode], s);
-        window.Plotly.react(gd, m.data, m.layout);
-        gd.__shown = mapKey;
-      }
+    var s = screenScale(), mode = mapMode(), gd = plotOf("wall-map"), style = panels.map && panels.map[mode];
+    if (!gd || !style) { return; }
+    var shown = panels.keys[mode] + "|" + s, look = panels.looks[mode] + "|" + s;
+    if (gd.__trace !== gd.data[0]) { gd.__shown = firstDrawn.shown; gd.__look = firstDrawn.look; }
+    if (gd.__shown === shown) { return; }
+    if (gd.__look !== look || !recolour(gd, style.z)) {
+      var m = mapFigure(gd, style, s);
+      window.Plotly.react(gd, m.data, m.layout);
+      gd.__look = look;
     }
+    gd.__shown = shown;
+    gd.__trace = gd.data[0];
   }
 
-  function keysOf(state) {  // what the map shows in each mode, to compare with what it should show
-    var keys = {};
-    for (var mode in state.map) { keys[mode] = JSON.stringify(state.map[mode]); }
-    return keys;
+  // New values on the map as drawn: each location's calc point (the datum its path is bound
+  // to, which hover reads too) takes its value, and the trace module's style() fills the
+  // paths from the trace's colour scale, as Plotly.react would (a browser test compares the
+  // two). False, with nothing changed, if the plot is not laid out as expected: the caller
+  // then redraws it whole.
+  function recolour(gd, z) {
+    var trace = gd._fullData && gd._fullData[0], points = gd.calcdata && gd.calcdata[0], k;
+    if (!trace || trace.type !== "choropleth" || !trace._module || typeof trace._module.style !== "function" ||
+        !points || points.length !== z.length) { return false; }
+    for (k = 0; k < points.length; k++) { if (points[k].index !== k) { return false; } }
+    for (k = 0; k < points.length; k++) { points[k].z = z[k]; }
+    gd.data[0].z = trace.z = z.slice();
+    trace._module.style(gd, points);
+    return true;
+  }
+
+  // What the map shows in each mode (keys), and how: all of it but the values (looks).
+  function keysOf(state) {
+    var keys = {}, looks = {};
+    for (var mode in state.map) {
+      var style = state.map[mode], rest = {};
+      for (var name in style) { if (name !== "z") { rest[name] = style[name]; } }
+      keys[mode] = JSON.stringify(style);
+      looks[mode] = JSON.stringify(rest);
+    }
+    return { keys: keys, looks: looks };
   }
 
   // A panels state; none (the page was rendered while Redis was down) leaves the map as the
@@ -275,7 +306,9 @@
       drawTrend(state && state.trend);
     }
     if (!state) { return; }
-    state.keys = keysOf(state);
+    var known = keysOf(state);
+    state.keys = known.keys;
+    state.looks = known.looks;
     panels = state;
     drawGraphs();
     document.dispatchEvent(new CustomEvent("gridwall:panels", { detail: { sign: state.sign, ms: state.ms, at: state.at } }));
@@ -311,7 +344,8 @@
     if (r && wallKey(r) !== streamKey) { open(r); }
     draw(state, true);
     panels = null;
-    firstDrawn = slow ? keysOf(slow).count + "|1" : null;
+    var known = slow && keysOf(slow);
+    firstDrawn = known ? { shown: known.keys.count + "|1", look: known.looks.count + "|1" } : {};
     drawPanels(slow);
     restoreMode();
   }

@@ -273,10 +273,20 @@ def test_live_updates_are_drawn_by_the_wall_without_dash_or_its_undo_history(liv
     assert not live, f"{len(live)} Dash callbacks for the live panels"
 
 
+MAP_TRACE = "document.querySelector('#wall-map .js-plotly-plot').data[0]"
+MAP_FILLS = "Array.from(document.querySelectorAll('#wall-map .choroplethlocation'), p => p.getAttribute('fill'))"
+COUNT_REACTS = """() => {  // counts the page's calls of Plotly.react from now on
+  const react = window.Plotly.react;
+  window.plotlyReacts = 0;
+  window.Plotly.react = function () { window.plotlyReacts += 1; return react.apply(this, arguments); };
+}"""
+
+
 def test_the_slow_panels_are_pushed_and_the_map_mode_switches_without_dash(make_live_server, page):
     """Map colours, categories and trend come on the stream like the live panels (checked
     every WALL_SLOW_SECONDS, here 1 s), and the map's mode switch is applied in the browser:
-    watching a wall runs no Dash callback at all."""
+    watching a wall runs no Dash callback at all. New values recolour the map, as plotly.js
+    would draw them, without a Plotly.react (each one leaves V8 more code: docs/wall.md)."""
     server = make_live_server(config={"WALL_SLOW_SECONDS": 1})
     login(page, server, "city-operator-1", next_path="/")
     open_wall(page, server, f"/wall/town/{TOWN}")
@@ -285,13 +295,18 @@ def test_the_slow_panels_are_pushed_and_the_map_mode_switches_without_dash(make_
     page.on("request", lambda r: callbacks.append(r.post_data or "") if "_dash-update-component" in r.url else None)
     village_value = ("(() => { const gd = document.querySelector('#wall-map .js-plotly-plot');"
                      f" return gd.data[0].z[gd.data[0].customdata.indexOf('{VILLAGE}')]; }})()")
-    before = page.evaluate(village_value)
+    before, legend_top = page.evaluate(village_value), page.evaluate(f"{MAP_TRACE}.zmax")
+    page.evaluate(COUNT_REACTS)
     for n in range(3):
         server.report(description=f"热点测试{n}")
     with make_session_factory(server.engine)() as session:
         run_hotspot_steps(session, server.redis)
         refresh_wall_figures(session, server.redis)
     page.wait_for_function(f"{village_value} >= {before + 3}", timeout=LIVE_TIMEOUT_MS)
+    assert page.evaluate(f"{MAP_TRACE}.zmax") == legend_top, "fixture: three more reports keep the legend's top"
+    assert page.evaluate("window.plotlyReacts") == 0, "new values recolour the map; they don't redraw it"
+    recoloured = page.evaluate(MAP_FILLS)
+    assert len(set(recoloured)) > 1, "the villages are coloured by their counts"
     page.wait_for_selector("#wall-categories .cat-row[data-category]", timeout=LIVE_TIMEOUT_MS)
     assert page.inner_text("#wall-categories .cat-row .cat-count") != ""
     page.wait_for_function("document.querySelectorAll('#wall-trend .trend-col[data-slot]').length == 24",
@@ -304,6 +319,10 @@ def test_the_slow_panels_are_pushed_and_the_map_mode_switches_without_dash(make_
     assert page.evaluate(colour_bar) == "近24小时上报"
     page.click("#wall-map-mode label:has-text('异常度')")
     page.wait_for_function(f"{colour_bar} == '异常度'")
+    page.click("#wall-map-mode label:has-text('上报数')")  # back: a whole Plotly.react of the counts
+    page.wait_for_function(f"{colour_bar} == '近24小时上报'")
+    assert page.evaluate("window.plotlyReacts") == 2, "a mode switch redraws the map"
+    assert page.evaluate(MAP_FILLS) == recoloured, "the recolour matches plotly.js's own drawing"
     assert not callbacks, f"{len(callbacks)} Dash callbacks while the wall was watched"
 
 
