@@ -566,7 +566,8 @@
   window.addEventListener("resize", drawGraphs);
 
   window.gridWall = { isLive: function () { return live; }, area: function () {
-    return streamKey && streamKey.split("?")[0]; }, refreshDue: function () { return refreshDue; } };
+    return streamKey && streamKey.split("?")[0]; }, refreshDue: function () { return refreshDue; },
+    recolour: recolour };  // for bench/map_redraw.py
   setInterval(tick, TICK_MS);
   document.addEventListener("DOMContentLoaded", tick);
 })();
