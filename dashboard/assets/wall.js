@@ -174,12 +174,17 @@
     setText(entry.children[2], e.text);
   }
 
+  function makeTrack(prefix) {  // a bar and last week's marker on one scale: categories, trend
+    var track = el("div", prefix + "-track");
+    track.appendChild(el("div", prefix + "-bar"));
+    track.appendChild(el("div", prefix + "-last"));
+    return track;
+  }
+
   function makeCategoryRow() {
-    var row = el("div", "cat-row"), track = el("div", "cat-track");
+    var row = el("div", "cat-row");
     row.appendChild(el("div", "cat-name"));
-    track.appendChild(el("div", "cat-bar"));
-    track.appendChild(el("div", "cat-last"));
-    row.appendChild(track);
+    row.appendChild(makeTrack("cat"));
     row.appendChild(el("div", "cat-count"));
     return row;
   }
@@ -193,10 +198,8 @@
   }
 
   function makeTrendColumn() {
-    var column = el("div", "trend-col"), track = el("div", "trend-track");
-    track.appendChild(el("div", "trend-bar"));
-    track.appendChild(el("div", "trend-last"));
-    column.appendChild(track);
+    var column = el("div", "trend-col");
+    column.appendChild(makeTrack("trend"));
     column.appendChild(el("div", "trend-hour"));
     return column;
   }
