@@ -8,8 +8,9 @@ boundaries, encoded once per process, which the map's figure names: dashboard/wa
   every coalesced change;
 - the panels state (`dashboard.wall.panels`: map colours for both modes, category
   breakdown, trend), when it changed, checked every WALL_SLOW_SECONDS. The map is drawn at
-  load from the same state; the browser then only restyles it, and the map's mode switch
-  is applied in the browser from the state it holds. The trend and the categories are
+  load from the same state; the browser then recolours it (or redraws it, for a new legend,
+  mode or screen size), and the map's mode switch is applied in the browser from the state
+  it holds. The trend and the categories are
   plain elements wall.js draws.
 So no Dash callback runs while a wall is watched. One remains, for a person at the screen:
 `drill_down`, a click on a child area opens its wall.
